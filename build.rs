@@ -1,0 +1,96 @@
+//! Generates include/embertls.h from src/capi with cbindgen, and tells the crate which
+//! rustls version it was built with.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    println!("cargo:rerun-if-changed=src/capi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rustc-env=EMBER_RUSTLS_VERSION={}", locked_version(&crate_dir, "rustls"));
+
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    config.header = Some(header_preamble());
+    config.trailer = Some(TRAILER.to_owned());
+    let bindings = cbindgen::Builder::new()
+        .with_crate(&crate_dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen can read src/capi");
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let generated = out_dir.join("embertls.h");
+    bindings.write_to_file(&generated);
+    // The committed header must equal the generated one (tests/all/header.rs checks it);
+    // refreshing it here keeps a developer's tree in step with the code.
+    let committed = crate_dir.join("include/embertls.h");
+    let text = fs::read(&generated).expect("the header was just written");
+    if fs::read(&committed).ok().as_deref() != Some(text.as_slice()) {
+        fs::create_dir_all(committed.parent().expect("include/ has a parent")).expect("include/ can be made");
+        fs::write(&committed, &text).expect("include/embertls.h is writable");
+    }
+}
+
+/// The version of `name` that Cargo.lock pins, or "unknown" when built without one.
+fn locked_version(crate_dir: &std::path::Path, name: &str) -> String {
+    let lock = fs::read_to_string(crate_dir.join("Cargo.lock")).unwrap_or_default();
+    let marker = format!("name = \"{name}\"\nversion = \"");
+    lock.split_once(&marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or_else(|| "unknown".to_owned(), |(version, _)| version.to_owned())
+}
+
+fn header_preamble() -> String {
+    let v = |part: &str| env::var(format!("CARGO_PKG_VERSION_{part}")).expect("cargo sets the version");
+    format!(
+        r#"/*
+ * embertls.h: the embertls C API. This header is its manual: anything not declared here is
+ * not API. It is generated from src/capi by cbindgen; edit the Rust doc comments, not this.
+ *
+ * Objects: ember_config (what connections are made from), ember_trust (trusted roots),
+ * ember_conn (one connection). Each is made by ember_<object>_new() and released by
+ * ember_<object>_free(), which accepts NULL. No call takes ownership of an object passed to it.
+ *
+ * Results: every fallible function returns an ember_result and writes outputs through
+ * out-pointers. ember_result_str() and ember_result_name() describe a code;
+ * ember_conn_last_error() and ember_config_last_error() give the detail of a failure.
+ *
+ * Threads: no global initialisation is needed. A config and its trust store are frozen by
+ * the first connection made from them and may then be shared by any number of threads; a
+ * connection is used by one thread at a time.
+ *
+ * Strings in are NUL-terminated UTF-8; strings out are copied into the caller's buffer with
+ * the full length reported, or are static.
+ */
+
+#define EMBER_VERSION_MAJOR {major}
+#define EMBER_VERSION_MINOR {minor}
+#define EMBER_VERSION_PATCH {patch}
+#define EMBER_VERSION_STRING "{major}.{minor}.{patch}"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define EMBER_VERSION_NUMBER ({major} * 10000 + {minor} * 100 + {patch})
+
+/* Protocol versions, as on the wire (ember_config_set_versions, ember_conn_protocol_version). */
+#define EMBER_TLS1_2 0x0303
+#define EMBER_TLS1_3 0x0304
+"#,
+        major = v("MAJOR"),
+        minor = v("MINOR"),
+        patch = v("PATCH"),
+    )
+}
+
+const TRAILER: &str = r#"
+/* The class of a result: 0 progress, 100 misuse, 200 I/O, 300 certificate, 400 handshake
+ * or protocol, 500 internal. */
+#define EMBER_RESULT_CLASS(r) ((((int)(r)) / 100) * 100)
+#define EMBER_RESULT_IS_ERROR(r) (((int)(r)) >= 100)
+#define EMBER_RESULT_IS_MISUSE(r) (EMBER_RESULT_CLASS(r) == 100)
+#define EMBER_RESULT_IS_IO_ERROR(r) (EMBER_RESULT_CLASS(r) == 200)
+#define EMBER_RESULT_IS_CERT_ERROR(r) (EMBER_RESULT_CLASS(r) == 300)
+#define EMBER_RESULT_IS_HANDSHAKE_ERROR(r) (EMBER_RESULT_CLASS(r) == 400)
+#define EMBER_RESULT_IS_INTERNAL_ERROR(r) (EMBER_RESULT_CLASS(r) == 500)
+"#;

@@ -1,0 +1,738 @@
+/*
+ * embertls.h: the embertls C API. This header is its manual: anything not declared here is
+ * not API. It is generated from src/capi by cbindgen; edit the Rust doc comments, not this.
+ *
+ * Objects: ember_config (what connections are made from), ember_trust (trusted roots),
+ * ember_conn (one connection). Each is made by ember_<object>_new() and released by
+ * ember_<object>_free(), which accepts NULL. No call takes ownership of an object passed to it.
+ *
+ * Results: every fallible function returns an ember_result and writes outputs through
+ * out-pointers. ember_result_str() and ember_result_name() describe a code;
+ * ember_conn_last_error() and ember_config_last_error() give the detail of a failure.
+ *
+ * Threads: no global initialisation is needed. A config and its trust store are frozen by
+ * the first connection made from them and may then be shared by any number of threads; a
+ * connection is used by one thread at a time.
+ *
+ * Strings in are NUL-terminated UTF-8; strings out are copied into the caller's buffer with
+ * the full length reported, or are static.
+ */
+
+#define EMBER_VERSION_MAJOR 0
+#define EMBER_VERSION_MINOR 1
+#define EMBER_VERSION_PATCH 0
+#define EMBER_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define EMBER_VERSION_NUMBER (0 * 10000 + 1 * 100 + 0)
+
+/* Protocol versions, as on the wire (ember_config_set_versions, ember_conn_protocol_version). */
+#define EMBER_TLS1_2 0x0303
+#define EMBER_TLS1_3 0x0304
+
+
+#ifndef EMBERTLS_H
+#define EMBERTLS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/**
+ * TLS 1.2 on the wire.
+ */
+#define TLS1_2 771
+
+/**
+ * TLS 1.3 on the wire.
+ */
+#define TLS1_3 772
+
+/**
+ * The outcome of every fallible embertls function.
+ *
+ * Values are fixed and grouped by hundreds so a caller can test a class with
+ * EMBER_RESULT_CLASS(): 0–99 progress, 100s caller misuse or bad input, 200s I/O,
+ * 300s certificate verdicts, 400s handshake and protocol failures, 500s internal.
+ * Codes are never renumbered or removed; new codes are only appended to their group.
+ */
+typedef enum {
+  /**
+   * Success.
+   */
+  EMBER_OK = 0,
+  /**
+   * Non-blocking I/O would block reading: call again when the socket is readable
+   * (memory mode: feed the bytes that arrive, then call again).
+   */
+  EMBER_WANT_READ = 1,
+  /**
+   * Non-blocking I/O would block writing: call again when the socket is writable
+   * (memory mode: drain pending output, then call again).
+   */
+  EMBER_WANT_WRITE = 2,
+  /**
+   * The peer sent close_notify: the data stream ended cleanly.
+   */
+  EMBER_CLOSED = 3,
+  /**
+   * A pointer argument that must not be NULL was NULL.
+   */
+  EMBER_ERR_NULL_ARG = 100,
+  /**
+   * An argument has a value the function cannot use.
+   */
+  EMBER_ERR_INVALID_ARG = 101,
+  /**
+   * The output buffer is too small; the output was truncated.
+   */
+  EMBER_ERR_BUFFER_TOO_SMALL = 102,
+  /**
+   * The call is not allowed in the object's current state.
+   */
+  EMBER_ERR_WRONG_STATE = 103,
+  /**
+   * The config or trust store is in use by connections and can no longer change.
+   */
+  EMBER_ERR_CONFIG_FROZEN = 104,
+  /**
+   * PEM input is empty, malformed, or lacks the expected block.
+   */
+  EMBER_ERR_BAD_PEM = 105,
+  /**
+   * A private key is missing, malformed or of an unsupported type.
+   */
+  EMBER_ERR_BAD_KEY = 106,
+  /**
+   * A private key does not match its certificate.
+   */
+  EMBER_ERR_KEY_MISMATCH = 107,
+  /**
+   * A file could not be opened or read.
+   */
+  EMBER_ERR_FILE = 108,
+  /**
+   * A server config has no certificate.
+   */
+  EMBER_ERR_NO_CERTIFICATE = 109,
+  /**
+   * The call is meaningful only for the other role.
+   */
+  EMBER_ERR_WRONG_ROLE = 110,
+  /**
+   * The transport failed; ember_conn_os_error() gives the errno.
+   */
+  EMBER_ERR_IO = 200,
+  /**
+   * The peer's transport ended without close_notify (truncation or a dropped connection).
+   */
+  EMBER_ERR_UNEXPECTED_EOF = 201,
+  /**
+   * The peer's certificate has expired.
+   */
+  EMBER_ERR_CERT_EXPIRED = 300,
+  /**
+   * The peer's certificate is not valid yet.
+   */
+  EMBER_ERR_CERT_NOT_YET_VALID = 301,
+  /**
+   * The peer's chain does not lead to a trusted root.
+   */
+  EMBER_ERR_CERT_UNKNOWN_ISSUER = 302,
+  /**
+   * A signature in the peer's chain does not verify.
+   */
+  EMBER_ERR_CERT_BAD_SIGNATURE = 303,
+  /**
+   * The peer's certificate is not valid for the expected host name or IP address.
+   */
+  EMBER_ERR_CERT_HOSTNAME_MISMATCH = 304,
+  /**
+   * The peer's certificate has been revoked.
+   */
+  EMBER_ERR_CERT_REVOKED = 305,
+  /**
+   * The revocation status of the peer's certificate is unknown.
+   */
+  EMBER_ERR_CERT_REVOCATION_UNKNOWN = 306,
+  /**
+   * The peer's chain uses an unsupported algorithm or critical extension.
+   */
+  EMBER_ERR_CERT_UNSUPPORTED = 307,
+  /**
+   * The application rejected the peer's chain.
+   */
+  EMBER_ERR_CERT_REJECTED = 308,
+  /**
+   * The peer's certificate is not correctly encoded.
+   */
+  EMBER_ERR_CERT_BAD_ENCODING = 309,
+  /**
+   * The peer's certificate is not allowed for this use (extended key usage).
+   */
+  EMBER_ERR_CERT_INVALID_PURPOSE = 310,
+  /**
+   * The peer presented no certificate although one is required.
+   */
+  EMBER_ERR_CERT_REQUIRED = 311,
+  /**
+   * The peer's certificate is invalid for another reason.
+   */
+  EMBER_ERR_CERT_INVALID = 312,
+  /**
+   * The peers share no protocol version.
+   */
+  EMBER_ERR_NO_SHARED_VERSION = 400,
+  /**
+   * The peers share no cipher suite.
+   */
+  EMBER_ERR_NO_SHARED_CIPHER_SUITE = 401,
+  /**
+   * The peers share no key-exchange group.
+   */
+  EMBER_ERR_NO_SHARED_GROUP = 402,
+  /**
+   * The peers share no application protocol (ALPN).
+   */
+  EMBER_ERR_NO_ALPN_OVERLAP = 403,
+  /**
+   * The peer sent a fatal alert; ember_conn_peer_alert() says which.
+   */
+  EMBER_ERR_ALERT_RECEIVED = 404,
+  /**
+   * A message from the peer could not be decoded.
+   */
+  EMBER_ERR_DECODE = 405,
+  /**
+   * A record from the peer failed to decrypt or was too large.
+   */
+  EMBER_ERR_BAD_RECORD = 406,
+  /**
+   * The peer sent a message that is not allowed at this point.
+   */
+  EMBER_ERR_UNEXPECTED_MESSAGE = 407,
+  /**
+   * The peer broke the protocol in another way.
+   */
+  EMBER_ERR_PEER_MISBEHAVED = 408,
+  /**
+   * The peer lacks a feature the handshake needs.
+   */
+  EMBER_ERR_PEER_INCOMPATIBLE = 409,
+  /**
+   * Rust panicked inside embertls; the object involved is poisoned.
+   */
+  EMBER_ERR_PANIC = 500,
+  /**
+   * The object was poisoned by an earlier panic; it can only be freed.
+   */
+  EMBER_ERR_POISONED = 501,
+  /**
+   * A size limit was reached.
+   */
+  EMBER_ERR_RESOURCE_LIMIT = 502,
+  /**
+   * An internal failure that is neither the caller's nor the peer's fault.
+   */
+  EMBER_ERR_INTERNAL = 503,
+} ember_result;
+
+/**
+ * Which end of a connection a config makes.
+ */
+typedef enum {
+  /**
+   * Connects, sends the server name, verifies the server's certificate.
+   */
+  EMBER_ROLE_CLIENT = 0,
+  /**
+   * Accepts, presents a certificate.
+   */
+  EMBER_ROLE_SERVER = 1,
+} ember_role;
+
+/**
+ * A connection configuration (opaque). Made by ember_config_new(), freed by
+ * ember_config_free().
+ */
+typedef struct ember_config ember_config;
+
+/**
+ * One TLS connection (opaque). Made by ember_conn_new(), freed by ember_conn_free().
+ */
+typedef struct ember_conn ember_conn;
+
+/**
+ * A set of trusted root certificates (opaque). Made by ember_trust_new(), freed by
+ * ember_trust_free().
+ */
+typedef struct ember_trust ember_trust;
+
+/**
+ * Read callback: read up to `len` bytes into `buf`, store the count in `*out_n` and return
+ * 0; `*out_n = 0` with 0 means end of stream. Or return an errno value: EAGAIN/EWOULDBLOCK
+ * when no data is available yet (the embertls call returns EMBER_WANT_READ), EINTR to be
+ * called again at once, anything else for a failure (EMBER_ERR_IO).
+ */
+typedef int (*ember_read_cb)(void *userdata, uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * Write callback: write some of the `len` bytes at `buf` (a partial write is fine), store
+ * the count in `*out_n` and return 0. Or return an errno value: EAGAIN/EWOULDBLOCK when
+ * nothing can be written now (EMBER_WANT_WRITE), EINTR to be called again at once,
+ * anything else for a failure (EMBER_ERR_IO).
+ */
+typedef int (*ember_write_cb)(void *userdata, const uint8_t *buf, size_t len, size_t *out_n);
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * ember_config_new makes a config for `role` and writes it to `*out`. Defaults: TLS 1.2
+ * and 1.3; a client trusts the built-in Mozilla roots; a server needs a certificate
+ * (ember_config_add_cert_pem_file()) before connections can be made.
+ *
+ * Returns EMBER_OK; EMBER_ERR_NULL_ARG when `out` is NULL; EMBER_ERR_INVALID_ARG when
+ * `role` is neither EMBER_ROLE_CLIENT nor EMBER_ROLE_SERVER.
+ *
+ * Ownership: the caller owns `*out` and frees it with ember_config_free(). Threads: a config
+ * may be changed by one thread at a time until the first ember_conn_new() with it; from
+ * then on it is frozen (setters return EMBER_ERR_CONFIG_FROZEN) and any number of threads
+ * may make connections from it at once.
+ */
+ember_result ember_config_new(ember_role role, ember_config **out);
+
+/**
+ * ember_config_free releases the caller's reference to `cfg`. Connections made from it
+ * keep what they need, so it may be freed right after the last ember_conn_new(). Passing
+ * NULL is a harmless no-op.
+ */
+void ember_config_free(ember_config *cfg);
+
+/**
+ * ember_config_set_versions limits connections to protocol versions `min` through `max`,
+ * each EMBER_TLS1_2 or EMBER_TLS1_3. A peer with no version in the range fails the
+ * handshake with EMBER_ERR_NO_SHARED_VERSION.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG for another version value or `min` > `max`;
+ * EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
+ */
+ember_result ember_config_set_versions(ember_config *cfg, uint16_t min, uint16_t max);
+
+/**
+ * ember_config_set_trust makes connections verify their peer against the roots in `trust`.
+ * On a client they replace the built-in Mozilla roots. On a server they switch on client
+ * authentication: every client must present a certificate that chains to them, or the
+ * handshake fails with EMBER_ERR_CERT_REQUIRED or another 300s code.
+ *
+ * The config keeps its own reference to `trust` (the caller may free its handle at once);
+ * the store is frozen when the first connection is made from this config.
+ *
+ * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
+ * when `cfg` or `trust` is NULL.
+ */
+ember_result ember_config_set_trust(ember_config *cfg, const ember_trust *trust);
+
+/**
+ * ember_config_add_cert_pem_file loads a certificate chain (PEM, leaf first, then
+ * intermediates) and its private key (PEM: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"
+ * or SEC1 "EC PRIVATE KEY"; RSA, ECDSA P-256/P-384 or Ed25519) from two files, and checks
+ * that the key belongs to the leaf. A server presents the first chain added; a client
+ * presents it when a server asks for a client certificate.
+ *
+ * Returns EMBER_OK; EMBER_ERR_FILE when a file cannot be read; EMBER_ERR_BAD_PEM when the
+ * chain is empty, not PEM, or has no certificate; EMBER_ERR_BAD_KEY when the key file has
+ * no private key or an unsupported one; EMBER_ERR_KEY_MISMATCH when the key is not the
+ * leaf's; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL
+ * argument. Every failure is reported here, never later, and ember_config_last_error()
+ * names the file and the problem.
+ */
+ember_result ember_config_add_cert_pem_file(ember_config *cfg,
+                                            const char *chain_path,
+                                            const char *key_path);
+
+/**
+ * ember_config_add_cert_pem is ember_config_add_cert_pem_file() for PEM held in memory:
+ * `chain_len` bytes at `chain` and `key_len` bytes at `key`. Both are copied; the caller
+ * keeps ownership of its buffers.
+ *
+ * Returns as ember_config_add_cert_pem_file() does, except EMBER_ERR_FILE.
+ */
+ember_result ember_config_add_cert_pem(ember_config *cfg,
+                                       const uint8_t *chain,
+                                       size_t chain_len,
+                                       const uint8_t *key,
+                                       size_t key_len);
+
+/**
+ * ember_config_last_error copies the detail of the config's last failure into `buf` (at
+ * most `len` bytes, NUL-terminated) and the detail's full length into `*out_n`. Failures
+ * of ember_conn_new() with this config are recorded here too (e.g. a server config without
+ * a certificate). With no failure so far the detail is "".
+ *
+ * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
+ * `*out_n + 1`); EMBER_ERR_NULL_ARG when `cfg` or `out_n` is NULL, or `buf` is NULL with
+ * `len` > 0.
+ */
+ember_result ember_config_last_error(const ember_config *cfg, char *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_new makes a connection from `cfg` and writes it to `*out`. The first connection
+ * freezes the config (and its trust store).
+ *
+ * `server_name`: for a client, required: the DNS name or IP literal (e.g. "example.com",
+ * "127.0.0.1", "::1") sent as SNI and checked against the server's certificate; for a
+ * server, must be NULL. The string is copied.
+ *
+ * The connection starts in memory mode (ember_conn_feed()/ember_conn_drain()); call
+ * ember_conn_set_io() or ember_conn_set_fd() before the first handshake call to use a
+ * transport instead.
+ *
+ * Returns EMBER_OK; EMBER_ERR_NULL_ARG when `cfg` or `out` is NULL, or a client has no
+ * `server_name`; EMBER_ERR_INVALID_ARG when `server_name` is not a DNS name or IP address,
+ * or is given to a server; EMBER_ERR_NO_CERTIFICATE when a server config has no certificate.
+ * ember_config_last_error() explains a failure.
+ *
+ * Ownership: the caller owns `*out` and frees it with ember_conn_free(). The connection
+ * keeps what it needs of the config: the config may be freed first. Threads: any thread may
+ * make connections from one frozen config at once; each connection is then used by one
+ * thread at a time (it may move between threads).
+ */
+ember_result ember_conn_new(const ember_config *cfg, const char *server_name, ember_conn **out);
+
+/**
+ * ember_conn_free releases the connection and everything it holds. It sends nothing: call
+ * ember_conn_close() first for a clean close_notify. No callback is called during or after
+ * it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
+ * harmless no-op.
+ */
+void ember_conn_free(ember_conn *conn);
+
+/**
+ * ember_conn_set_io makes the connection read and write through `rd` and `wr`, each called
+ * with `userdata` (see ember_read_cb and ember_write_cb). Blocking callbacks make every call
+ * block; callbacks that return EAGAIN make calls return EMBER_WANT_READ/EMBER_WANT_WRITE.
+ * Callbacks are called only from inside embertls calls on this connection, on the calling
+ * thread, and never after ember_conn_free().
+ *
+ * Returns EMBER_OK; EMBER_ERR_NULL_ARG when `conn`, `rd` or `wr` is NULL (`userdata` may be
+ * NULL); EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
+ * `userdata` stays the caller's and must outlive the connection's use of it.
+ */
+ember_result ember_conn_set_io(ember_conn *conn,
+                               ember_read_cb rd,
+                               ember_write_cb wr,
+                               void *userdata);
+
+/**
+ * ember_conn_set_fd makes the connection read and write the file descriptor `fd` (a
+ * connected socket or a pipe). A blocking descriptor makes every call block; with
+ * O_NONBLOCK, calls return EMBER_WANT_READ/EMBER_WANT_WRITE, meaning: poll for
+ * POLLIN/POLLOUT and call again. EINTR is retried. Writes use MSG_NOSIGNAL, so a peer that
+ * went away gives EMBER_ERR_IO (EPIPE), not SIGPIPE.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG for a negative `fd`; EMBER_ERR_NULL_ARG for a
+ * NULL `conn`; EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
+ * The descriptor stays the caller's: embertls never closes it.
+ */
+ember_result ember_conn_set_fd(ember_conn *conn, int fd);
+
+/**
+ * ember_conn_feed gives the connection `len` bytes received from the peer (memory mode)
+ * and stores in `*out_n` how many it took. It takes fewer than `len` only when decrypted
+ * data waits to be read: call ember_conn_read(), then feed the rest. `len == 0` tells the
+ * connection that the peer's transport reached end of stream. The bytes are copied.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport, or after end
+ * of stream was fed; the connection's fatal error if processing the bytes failed (then
+ * drain and send the alert it queued); EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or
+ * NULL `buf` with `len` > 0.
+ */
+ember_result ember_conn_feed(ember_conn *conn, const uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_drain moves up to `len` bytes the connection wants sent to the peer into
+ * `buf` (memory mode) and stores the count in `*out_n` (0 when nothing is pending). Send
+ * them in order. Drain after every call on the connection: ember_conn_pending_output()
+ * says how much is waiting. Draining still works after a fatal error, so the alert that
+ * explains it can reach the peer.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport;
+ * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+ */
+ember_result ember_conn_drain(ember_conn *conn, uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
+ * ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
+ * write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+ */
+size_t ember_conn_pending_output(const ember_conn *conn);
+
+/**
+ * Drive the handshake until it completes or needs I/O.
+ *
+ * Returns EMBER_OK once the handshake is complete (calling again is harmless);
+ * EMBER_WANT_READ / EMBER_WANT_WRITE when non-blocking I/O would block (call again when
+ * the socket is ready; in memory mode, feed what arrived and drain what is pending first);
+ * a 300s code when the peer's certificate is rejected (the peer is sent the matching alert);
+ * a 400s code when negotiation fails (EMBER_ERR_NO_SHARED_VERSION, ..._CIPHER_SUITE,
+ * ..._GROUP, EMBER_ERR_ALERT_RECEIVED with ember_conn_peer_alert(), ...);
+ * EMBER_ERR_UNEXPECTED_EOF when the peer went away mid-handshake; EMBER_ERR_IO when the
+ * transport failed. After an error the connection is dead: later calls return the same code,
+ * and ember_conn_last_error() says why. EMBER_ERR_NULL_ARG for a NULL `conn`.
+ *
+ * Threads: one thread at a time per connection. `conn` stays owned by the caller.
+ */
+ember_result ember_conn_handshake(ember_conn *conn);
+
+/**
+ * ember_conn_read reads decrypted application data into `buf` (up to `len` bytes) and
+ * stores the count in `*out_n`. It completes the handshake first if needed, like
+ * ember_conn_handshake().
+ *
+ * Returns EMBER_OK with `*out_n` > 0 (or 0 when `len` is 0); EMBER_CLOSED once the peer
+ * sent close_notify and all its data was read (a clean end; it stays so);
+ * EMBER_WANT_READ / EMBER_WANT_WRITE when non-blocking I/O would block;
+ * EMBER_ERR_UNEXPECTED_EOF when the peer's transport ended without close_notify (the data
+ * may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
+ * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
+ * on every result but EMBER_OK.
+ */
+ember_result ember_conn_read(ember_conn *conn, uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_write encrypts application data from `buf` (`len` bytes) and stores in
+ * `*out_n` how many bytes it accepted. It completes the handshake first if needed.
+ *
+ * With blocking I/O every byte is written before it returns (`*out_n` == `len`). With
+ * non-blocking I/O or in memory mode it accepts what fits (up to 64 KiB ahead of the
+ * transport) and may return EMBER_OK with `*out_n` < `len`: pass the rest again later.
+ * Accepted bytes are the connection's: they are sent by later write, flush or close calls
+ * (memory mode: drained), never lost or sent twice.
+ *
+ * Returns EMBER_OK; EMBER_WANT_WRITE when nothing could be accepted (poll for POLLOUT, or
+ * drain, then call again); EMBER_WANT_READ while a non-blocking handshake waits for input;
+ * EMBER_ERR_WRONG_STATE after ember_conn_close(); the handshake's errors; EMBER_ERR_IO;
+ * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+ */
+ember_result ember_conn_write(ember_conn *conn, const uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_flush writes all pending output to the transport.
+ *
+ * Returns EMBER_OK when nothing is left (always, in memory mode, where output waits for
+ * ember_conn_drain()); EMBER_WANT_WRITE when a non-blocking transport would block (poll for
+ * POLLOUT, call again); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+ */
+ember_result ember_conn_flush(ember_conn *conn);
+
+/**
+ * ember_conn_close sends close_notify (once) and flushes it: the clean end of our half of
+ * the connection. Writes are refused afterwards (EMBER_ERR_WRONG_STATE); reads go on until
+ * the peer's close_notify gives EMBER_CLOSED. The file descriptor is not closed.
+ *
+ * Returns EMBER_OK when close_notify was written (memory mode: is ready to drain);
+ * EMBER_WANT_WRITE when a non-blocking transport would block (call ember_conn_flush()
+ * later); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+ */
+ember_result ember_conn_close(ember_conn *conn);
+
+/**
+ * ember_conn_last_error copies the detail of the connection's last failure into `buf` (at
+ * most `len` bytes, NUL-terminated) and the detail's full length into `*out_n`, e.g. "the
+ * peer's certificate is not valid for \"example.com\"; it is valid for other.example".
+ * EMBER_WANT_READ, EMBER_WANT_WRITE and EMBER_CLOSED are not failures. With no failure so
+ * far the detail is "".
+ *
+ * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
+ * `*out_n + 1`); EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG when
+ * `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+ */
+ember_result ember_conn_last_error(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
+ * example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
+ * failure was not an I/O error. Returns 0 for NULL.
+ */
+int ember_conn_os_error(const ember_conn *conn);
+
+/**
+ * ember_conn_protocol_version stores the negotiated protocol version (EMBER_TLS1_2 or
+ * EMBER_TLS1_3) in `*out_version`.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated (the ServerHello);
+ * EMBER_ERR_NULL_ARG for a NULL argument.
+ */
+ember_result ember_conn_protocol_version(const ember_conn *conn, uint16_t *out_version);
+
+/**
+ * ember_conn_cipher_suite stores the negotiated cipher suite's IANA id (e.g. 0x1301) in
+ * `*out_suite`; ember_cipher_suite_name() names it.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated; EMBER_ERR_NULL_ARG for a
+ * NULL argument.
+ */
+ember_result ember_conn_cipher_suite(const ember_conn *conn, uint16_t *out_suite);
+
+/**
+ * ember_conn_kx_group stores the IANA id of the key-exchange group the handshake used
+ * (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1) in `*out_group`;
+ * ember_group_name() names it.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
+ * NULL argument.
+ */
+ember_result ember_conn_kx_group(const ember_conn *conn, uint16_t *out_group);
+
+/**
+ * ember_conn_server_name copies the server name into `buf` (at most `len` bytes,
+ * NUL-terminated) and its length into `*out_n`: on a client, the name the connection was
+ * made with; on a server, the name the client sent (SNI).
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a server before the ClientHello or when the
+ * client sent no name; EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated;
+ * EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+ */
+ember_result ember_conn_server_name(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_peer_alert stores the TLS alert description the peer sent with its fatal alert
+ * (e.g. 45, certificate_expired; ember_alert_name() names it) in `*out_alert`. A handshake
+ * that failed with EMBER_ERR_ALERT_RECEIVED, EMBER_ERR_NO_SHARED_VERSION or
+ * EMBER_ERR_NO_ALPN_OVERLAP may have one.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the peer sent no fatal alert;
+ * EMBER_ERR_NULL_ARG for a NULL argument.
+ */
+ember_result ember_conn_peer_alert(const ember_conn *conn, uint8_t *out_alert);
+
+/**
+ * ember_result_str returns a short English sentence describing `r`, e.g. "the peer's
+ * certificate has expired". For the detail of a particular failure use
+ * ember_conn_last_error() or ember_config_last_error().
+ *
+ * The string is static: never NULL, never to be freed. A value that is not an ember_result
+ * gives "unknown embertls result code". Any thread may call it.
+ */
+const char *ember_result_str(ember_result r);
+
+/**
+ * ember_result_name returns the identifier of `r` as written in this header, e.g.
+ * "EMBER_ERR_CERT_EXPIRED", for logs that a program or a person greps.
+ *
+ * The string is static: never NULL, never to be freed. A value that is not an ember_result
+ * gives "EMBER_UNKNOWN_RESULT". Any thread may call it.
+ */
+const char *ember_result_name(ember_result r);
+
+/**
+ * ember_protocol_version_name returns the name of a protocol version: "TLSv1.2" for
+ * EMBER_TLS1_2, "TLSv1.3" for EMBER_TLS1_3, NULL for any other value.
+ *
+ * The string is static, never to be freed. Any thread may call it.
+ */
+const char *ember_protocol_version_name(uint16_t version);
+
+/**
+ * ember_cipher_suite_name returns the IANA name of a cipher suite id, e.g.
+ * "TLS_AES_128_GCM_SHA256" for 0x1301 or "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" for
+ * 0xc02c; NULL for a suite embertls cannot negotiate.
+ *
+ * The string is static, never to be freed. Any thread may call it.
+ */
+const char *ember_cipher_suite_name(uint16_t suite);
+
+/**
+ * ember_group_name returns the IANA name of a key-exchange group id: "X25519" (0x001d),
+ * "secp256r1" (0x0017), "secp384r1" (0x0018); NULL for a group embertls cannot negotiate.
+ *
+ * The string is static, never to be freed. Any thread may call it.
+ */
+const char *ember_group_name(uint16_t group);
+
+/**
+ * ember_alert_name returns the RFC name of a TLS alert description, e.g.
+ * "certificate_expired" for 45 (see ember_conn_peer_alert()); NULL for an unassigned value.
+ *
+ * The string is static, never to be freed. Any thread may call it.
+ */
+const char *ember_alert_name(uint8_t alert);
+
+/**
+ * ember_trust_new makes an empty trust store and writes it to `*out`. An empty store
+ * trusts nothing; add roots with ember_trust_add_pem() or ember_trust_add_pem_file(), then
+ * give it to a config with ember_config_set_trust().
+ *
+ * Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `out` is NULL.
+ *
+ * Ownership: the caller owns `*out` and frees it with ember_trust_free(). Threads: a store
+ * may change until a connection is made from a config that uses it; from then on it is
+ * frozen and may be shared by any number of threads.
+ */
+ember_result ember_trust_new(ember_trust **out);
+
+/**
+ * ember_trust_free releases the caller's reference to `trust`. Configs that were given the
+ * store keep their own reference, so it may be freed right after ember_config_set_trust().
+ * Passing NULL is a harmless no-op.
+ */
+void ember_trust_free(ember_trust *trust);
+
+/**
+ * ember_trust_add_pem adds every CERTIFICATE block in the `len` bytes at `pem` as a
+ * trusted root. The input is copied; the caller keeps ownership of `pem`.
+ *
+ * All or nothing: returns EMBER_OK when every certificate was added; EMBER_ERR_BAD_PEM
+ * when the input is empty, is not PEM, has no CERTIFICATE block, or holds a certificate
+ * that cannot be parsed (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection
+ * uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL, or `pem` is NULL with `len` > 0.
+ * ember_trust_last_error() explains a failure.
+ */
+ember_result ember_trust_add_pem(ember_trust *trust, const uint8_t *pem, size_t len);
+
+/**
+ * ember_trust_add_pem_file adds every CERTIFICATE block in the PEM file at `path` (a
+ * NUL-terminated UTF-8 path) as a trusted root, all or nothing.
+ *
+ * Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
+ * and the OS error); otherwise as ember_trust_add_pem().
+ */
+ember_result ember_trust_add_pem_file(ember_trust *trust, const char *path);
+
+/**
+ * ember_trust_last_error copies the detail of the store's last failed call into `buf` (at
+ * most `len` bytes, NUL-terminated) and the detail's full length into `*out_n`. With no
+ * failure so far the detail is "" .
+ *
+ * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the
+ * buffer `*out_n + 1`); EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL, or `buf` is
+ * NULL with `len` > 0.
+ */
+ember_result ember_trust_last_error(const ember_trust *trust, char *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_version returns "embertls X.Y.Z (rustls A.B.C)": this library's version and the
+ * version of the rustls engine inside it. Compare with the EMBER_VERSION_* macros to check
+ * that the header and the library match.
+ *
+ * The string is static: never NULL, never to be freed. Any thread may call it.
+ */
+const char *ember_version(void);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* EMBERTLS_H */
+
+
+/* The class of a result: 0 progress, 100 misuse, 200 I/O, 300 certificate, 400 handshake
+ * or protocol, 500 internal. */
+#define EMBER_RESULT_CLASS(r) ((((int)(r)) / 100) * 100)
+#define EMBER_RESULT_IS_ERROR(r) (((int)(r)) >= 100)
+#define EMBER_RESULT_IS_MISUSE(r) (EMBER_RESULT_CLASS(r) == 100)
+#define EMBER_RESULT_IS_IO_ERROR(r) (EMBER_RESULT_CLASS(r) == 200)
+#define EMBER_RESULT_IS_CERT_ERROR(r) (EMBER_RESULT_CLASS(r) == 300)
+#define EMBER_RESULT_IS_HANDSHAKE_ERROR(r) (EMBER_RESULT_CLASS(r) == 400)
+#define EMBER_RESULT_IS_INTERNAL_ERROR(r) (EMBER_RESULT_CLASS(r) == 500)

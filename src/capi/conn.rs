@@ -1,0 +1,395 @@
+//! `ember_conn`: one TLS connection, its I/O and its facts.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use super::boundary::{
+    arg_buf, arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result, into_handle,
+};
+use super::config::ember_config;
+use super::error::ember_result;
+use super::transport::{ember_read_cb, ember_write_cb, Callbacks, Fd};
+use crate::engine::{Conn, Role};
+
+/// One TLS connection (opaque). Made by ember_conn_new(), freed by ember_conn_free().
+pub struct ember_conn {
+    conn: Conn,
+    /// Set while the engine works on the connection: still set afterwards only if it panicked.
+    poisoned: bool,
+}
+
+/// Runs `body` on the connection behind `conn`, refusing a poisoned one and poisoning it
+/// if `body` panics (the outer guard then returns EMBER_ERR_PANIC).
+///
+/// # Safety
+/// `conn` is NULL or a live handle from ember_conn_new used by no other thread now.
+unsafe fn with_conn<T>(conn: *mut ember_conn, body: impl FnOnce(&mut Conn) -> Result<T, ember_result>) -> Result<T, ember_result> {
+    // SAFETY: per this function's contract.
+    let handle = unsafe { arg_mut(conn)? };
+    if handle.poisoned {
+        return Err(ember_result::EMBER_ERR_POISONED);
+    }
+    handle.poisoned = true;
+    let result = body(&mut handle.conn);
+    handle.poisoned = false;
+    result
+}
+
+/// Read-only access for the fact functions; a poisoned connection answers nothing.
+///
+/// # Safety
+/// `conn` is NULL or a live handle from ember_conn_new not being changed by another thread.
+unsafe fn conn_ref<'a>(conn: *const ember_conn) -> Result<&'a Conn, ember_result> {
+    // SAFETY: per this function's contract.
+    let handle = unsafe { arg_ref(conn)? };
+    if handle.poisoned {
+        return Err(ember_result::EMBER_ERR_POISONED);
+    }
+    Ok(&handle.conn)
+}
+
+/// Writes a known fact to `*out`, or EMBER_ERR_WRONG_STATE while it is unknown.
+fn put<T>(out: &mut T, fact: Option<T>) -> Result<(), ember_result> {
+    *out = fact.ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
+    Ok(())
+}
+
+/// ember_conn_new makes a connection from `cfg` and writes it to `*out`. The first connection
+/// freezes the config (and its trust store).
+///
+/// `server_name`: for a client, required: the DNS name or IP literal (e.g. "example.com",
+/// "127.0.0.1", "::1") sent as SNI and checked against the server's certificate; for a
+/// server, must be NULL. The string is copied.
+///
+/// The connection starts in memory mode (ember_conn_feed()/ember_conn_drain()); call
+/// ember_conn_set_io() or ember_conn_set_fd() before the first handshake call to use a
+/// transport instead.
+///
+/// Returns EMBER_OK; EMBER_ERR_NULL_ARG when `cfg` or `out` is NULL, or a client has no
+/// `server_name`; EMBER_ERR_INVALID_ARG when `server_name` is not a DNS name or IP address,
+/// or is given to a server; EMBER_ERR_NO_CERTIFICATE when a server config has no certificate.
+/// ember_config_last_error() explains a failure.
+///
+/// Ownership: the caller owns `*out` and frees it with ember_conn_free(). The connection
+/// keeps what it needs of the config: the config may be freed first. Threads: any thread may
+/// make connections from one frozen config at once; each connection is then used by one
+/// thread at a time (it may move between threads).
+#[no_mangle]
+pub extern "C" fn ember_conn_new(cfg: *const ember_config, server_name: *const c_char, out: *mut *mut ember_conn) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, `out` NULL or writable, per the header.
+        let (cfg, out) = unsafe { (arg_ref(cfg)?, arg_mut(out)?) };
+        let name = match (cfg.inner.role(), server_name.is_null()) {
+            (Role::Client, true) => return Err(ember_result::EMBER_ERR_NULL_ARG),
+            (_, true) => None,
+            // SAFETY: non-NULL, so a C string per the header.
+            (_, false) => Some(unsafe { arg_str(server_name)? }),
+        };
+        let conn = Conn::new(&cfg.inner, name).map_err(code)?;
+        *out = into_handle(ember_conn { conn, poisoned: false });
+        Ok(())
+    })
+}
+
+/// ember_conn_free releases the connection and everything it holds. It sends nothing: call
+/// ember_conn_close() first for a clean close_notify. No callback is called during or after
+/// it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
+/// harmless no-op.
+#[no_mangle]
+pub extern "C" fn ember_conn_free(conn: *mut ember_conn) {
+    // SAFETY: `conn` is NULL or came from ember_conn_new, per the header.
+    guard(|| unsafe { free_handle(conn) })
+}
+
+/// ember_conn_set_io makes the connection read and write through `rd` and `wr`, each called
+/// with `userdata` (see ember_read_cb and ember_write_cb). Blocking callbacks make every call
+/// block; callbacks that return EAGAIN make calls return EMBER_WANT_READ/EMBER_WANT_WRITE.
+/// Callbacks are called only from inside embertls calls on this connection, on the calling
+/// thread, and never after ember_conn_free().
+///
+/// Returns EMBER_OK; EMBER_ERR_NULL_ARG when `conn`, `rd` or `wr` is NULL (`userdata` may be
+/// NULL); EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
+/// `userdata` stays the caller's and must outlive the connection's use of it.
+#[no_mangle]
+pub extern "C" fn ember_conn_set_io(conn: *mut ember_conn, rd: ember_read_cb, wr: ember_write_cb, userdata: *mut c_void) -> ember_result {
+    guard_result(|| {
+        let (Some(read), Some(write)) = (rd, wr) else {
+            return Err(ember_result::EMBER_ERR_NULL_ARG);
+        };
+        let transport = Box::new(Callbacks { read, write, userdata });
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        unsafe { with_conn(conn, |c| c.set_transport(transport).map_err(code)) }
+    })
+}
+
+/// ember_conn_set_fd makes the connection read and write the file descriptor `fd` (a
+/// connected socket or a pipe). A blocking descriptor makes every call block; with
+/// O_NONBLOCK, calls return EMBER_WANT_READ/EMBER_WANT_WRITE, meaning: poll for
+/// POLLIN/POLLOUT and call again. EINTR is retried. Writes use MSG_NOSIGNAL, so a peer that
+/// went away gives EMBER_ERR_IO (EPIPE), not SIGPIPE.
+///
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG for a negative `fd`; EMBER_ERR_NULL_ARG for a
+/// NULL `conn`; EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
+/// The descriptor stays the caller's: embertls never closes it.
+#[no_mangle]
+pub extern "C" fn ember_conn_set_fd(conn: *mut ember_conn, fd: c_int) -> ember_result {
+    guard_result(|| {
+        if fd < 0 {
+            return Err(ember_result::EMBER_ERR_INVALID_ARG);
+        }
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        unsafe { with_conn(conn, |c| c.set_transport(Box::new(Fd(fd))).map_err(code)) }
+    })
+}
+
+/// ember_conn_feed gives the connection `len` bytes received from the peer (memory mode)
+/// and stores in `*out_n` how many it took. It takes fewer than `len` only when decrypted
+/// data waits to be read: call ember_conn_read(), then feed the rest. `len == 0` tells the
+/// connection that the peer's transport reached end of stream. The bytes are copied.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport, or after end
+/// of stream was fed; the connection's fatal error if processing the bytes failed (then
+/// drain and send the alert it queued); EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or
+/// NULL `buf` with `len` > 0.
+#[no_mangle]
+pub extern "C" fn ember_conn_feed(conn: *mut ember_conn, buf: *const u8, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `buf` holds `len` bytes and `out_n` is writable, per the header.
+        let (data, out_n) = unsafe { (arg_bytes(buf, len)?, arg_mut(out_n)?) };
+        *out_n = 0;
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        *out_n = unsafe { with_conn(conn, |c| c.feed(data).map_err(code))? };
+        Ok(())
+    })
+}
+
+/// ember_conn_drain moves up to `len` bytes the connection wants sent to the peer into
+/// `buf` (memory mode) and stores the count in `*out_n` (0 when nothing is pending). Send
+/// them in order. Drain after every call on the connection: ember_conn_pending_output()
+/// says how much is waiting. Draining still works after a fatal error, so the alert that
+/// explains it can reach the peer.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport;
+/// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+#[no_mangle]
+pub extern "C" fn ember_conn_drain(conn: *mut ember_conn, buf: *mut u8, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `buf` holds `len` writable bytes and `out_n` is writable, per the header.
+        let (buf, out_n) = unsafe { (arg_buf(buf, len)?, arg_mut(out_n)?) };
+        *out_n = 0;
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        *out_n = unsafe { with_conn(conn, |c| c.drain(buf).map_err(code))? };
+        Ok(())
+    })
+}
+
+/// ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
+/// ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
+/// write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+#[no_mangle]
+pub extern "C" fn ember_conn_pending_output(conn: *const ember_conn) -> usize {
+    // SAFETY: `conn` is NULL or a live handle, per the header.
+    guard(|| unsafe { conn_ref(conn) }.map_or(0, Conn::pending_output))
+}
+
+/// Drive the handshake until it completes or needs I/O.
+///
+/// Returns EMBER_OK once the handshake is complete (calling again is harmless);
+/// EMBER_WANT_READ / EMBER_WANT_WRITE when non-blocking I/O would block (call again when
+/// the socket is ready; in memory mode, feed what arrived and drain what is pending first);
+/// a 300s code when the peer's certificate is rejected (the peer is sent the matching alert);
+/// a 400s code when negotiation fails (EMBER_ERR_NO_SHARED_VERSION, ..._CIPHER_SUITE,
+/// ..._GROUP, EMBER_ERR_ALERT_RECEIVED with ember_conn_peer_alert(), ...);
+/// EMBER_ERR_UNEXPECTED_EOF when the peer went away mid-handshake; EMBER_ERR_IO when the
+/// transport failed. After an error the connection is dead: later calls return the same code,
+/// and ember_conn_last_error() says why. EMBER_ERR_NULL_ARG for a NULL `conn`.
+///
+/// Threads: one thread at a time per connection. `conn` stays owned by the caller.
+#[no_mangle]
+pub extern "C" fn ember_conn_handshake(conn: *mut ember_conn) -> ember_result {
+    // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+    guard_result(|| unsafe { with_conn(conn, |c| c.handshake().map_err(code)) })
+}
+
+/// ember_conn_read reads decrypted application data into `buf` (up to `len` bytes) and
+/// stores the count in `*out_n`. It completes the handshake first if needed, like
+/// ember_conn_handshake().
+///
+/// Returns EMBER_OK with `*out_n` > 0 (or 0 when `len` is 0); EMBER_CLOSED once the peer
+/// sent close_notify and all its data was read (a clean end; it stays so);
+/// EMBER_WANT_READ / EMBER_WANT_WRITE when non-blocking I/O would block;
+/// EMBER_ERR_UNEXPECTED_EOF when the peer's transport ended without close_notify (the data
+/// may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
+/// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
+/// on every result but EMBER_OK.
+#[no_mangle]
+pub extern "C" fn ember_conn_read(conn: *mut ember_conn, buf: *mut u8, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `buf` holds `len` writable bytes and `out_n` is writable, per the header.
+        let (buf, out_n) = unsafe { (arg_buf(buf, len)?, arg_mut(out_n)?) };
+        *out_n = 0;
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        *out_n = unsafe { with_conn(conn, |c| c.read(buf).map_err(code))? };
+        Ok(())
+    })
+}
+
+/// ember_conn_write encrypts application data from `buf` (`len` bytes) and stores in
+/// `*out_n` how many bytes it accepted. It completes the handshake first if needed.
+///
+/// With blocking I/O every byte is written before it returns (`*out_n` == `len`). With
+/// non-blocking I/O or in memory mode it accepts what fits (up to 64 KiB ahead of the
+/// transport) and may return EMBER_OK with `*out_n` < `len`: pass the rest again later.
+/// Accepted bytes are the connection's: they are sent by later write, flush or close calls
+/// (memory mode: drained), never lost or sent twice.
+///
+/// Returns EMBER_OK; EMBER_WANT_WRITE when nothing could be accepted (poll for POLLOUT, or
+/// drain, then call again); EMBER_WANT_READ while a non-blocking handshake waits for input;
+/// EMBER_ERR_WRONG_STATE after ember_conn_close(); the handshake's errors; EMBER_ERR_IO;
+/// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+#[no_mangle]
+pub extern "C" fn ember_conn_write(conn: *mut ember_conn, buf: *const u8, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `buf` holds `len` bytes and `out_n` is writable, per the header.
+        let (data, out_n) = unsafe { (arg_bytes(buf, len)?, arg_mut(out_n)?) };
+        *out_n = 0;
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        *out_n = unsafe { with_conn(conn, |c| c.write(data).map_err(code))? };
+        Ok(())
+    })
+}
+
+/// ember_conn_flush writes all pending output to the transport.
+///
+/// Returns EMBER_OK when nothing is left (always, in memory mode, where output waits for
+/// ember_conn_drain()); EMBER_WANT_WRITE when a non-blocking transport would block (poll for
+/// POLLOUT, call again); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+#[no_mangle]
+pub extern "C" fn ember_conn_flush(conn: *mut ember_conn) -> ember_result {
+    // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+    guard_result(|| unsafe { with_conn(conn, |c| c.flush().map_err(code)) })
+}
+
+/// ember_conn_close sends close_notify (once) and flushes it: the clean end of our half of
+/// the connection. Writes are refused afterwards (EMBER_ERR_WRONG_STATE); reads go on until
+/// the peer's close_notify gives EMBER_CLOSED. The file descriptor is not closed.
+///
+/// Returns EMBER_OK when close_notify was written (memory mode: is ready to drain);
+/// EMBER_WANT_WRITE when a non-blocking transport would block (call ember_conn_flush()
+/// later); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+#[no_mangle]
+pub extern "C" fn ember_conn_close(conn: *mut ember_conn) -> ember_result {
+    // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+    guard_result(|| unsafe { with_conn(conn, |c| c.close().map_err(code)) })
+}
+
+/// ember_conn_last_error copies the detail of the connection's last failure into `buf` (at
+/// most `len` bytes, NUL-terminated) and the detail's full length into `*out_n`, e.g. "the
+/// peer's certificate is not valid for \"example.com\"; it is valid for other.example".
+/// EMBER_WANT_READ, EMBER_WANT_WRITE and EMBER_CLOSED are not failures. With no failure so
+/// far the detail is "".
+///
+/// Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
+/// `*out_n + 1`); EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG when
+/// `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+#[no_mangle]
+pub extern "C" fn ember_conn_last_error(conn: *const ember_conn, buf: *mut c_char, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, per the header.
+        let conn = unsafe { conn_ref(conn)? };
+        let detail = conn.last_error().map_or("", |e| e.detail());
+        // SAFETY: `buf`/`len`/`out_n` as the header describes.
+        unsafe { copy_text(detail, buf, len, out_n) }
+    })
+}
+
+/// ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
+/// example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
+/// failure was not an I/O error. Returns 0 for NULL.
+#[no_mangle]
+pub extern "C" fn ember_conn_os_error(conn: *const ember_conn) -> c_int {
+    guard(|| {
+        // SAFETY: `conn` is NULL or a live handle, per the header.
+        let conn = unsafe { conn_ref(conn) };
+        conn.ok()
+            .and_then(Conn::last_error)
+            .and_then(|e| e.os_error())
+            .unwrap_or(0)
+    })
+}
+
+/// ember_conn_protocol_version stores the negotiated protocol version (EMBER_TLS1_2 or
+/// EMBER_TLS1_3) in `*out_version`.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated (the ServerHello);
+/// EMBER_ERR_NULL_ARG for a NULL argument.
+#[no_mangle]
+pub extern "C" fn ember_conn_protocol_version(conn: *const ember_conn, out_version: *mut u16) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_version` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_version)?) };
+        put(out, conn.protocol_version())
+    })
+}
+
+/// ember_conn_cipher_suite stores the negotiated cipher suite's IANA id (e.g. 0x1301) in
+/// `*out_suite`; ember_cipher_suite_name() names it.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated; EMBER_ERR_NULL_ARG for a
+/// NULL argument.
+#[no_mangle]
+pub extern "C" fn ember_conn_cipher_suite(conn: *const ember_conn, out_suite: *mut u16) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_suite` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_suite)?) };
+        put(out, conn.cipher_suite())
+    })
+}
+
+/// ember_conn_kx_group stores the IANA id of the key-exchange group the handshake used
+/// (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1) in `*out_group`;
+/// ember_group_name() names it.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
+/// NULL argument.
+#[no_mangle]
+pub extern "C" fn ember_conn_kx_group(conn: *const ember_conn, out_group: *mut u16) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_group` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_group)?) };
+        put(out, conn.kx_group())
+    })
+}
+
+/// ember_conn_server_name copies the server name into `buf` (at most `len` bytes,
+/// NUL-terminated) and its length into `*out_n`: on a client, the name the connection was
+/// made with; on a server, the name the client sent (SNI).
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a server before the ClientHello or when the
+/// client sent no name; EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated;
+/// EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+#[no_mangle]
+pub extern "C" fn ember_conn_server_name(conn: *const ember_conn, buf: *mut c_char, len: usize, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, per the header.
+        let conn = unsafe { conn_ref(conn)? };
+        let name = conn.server_name().ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
+        // SAFETY: `buf`/`len`/`out_n` as the header describes.
+        unsafe { copy_text(name, buf, len, out_n) }
+    })
+}
+
+/// ember_conn_peer_alert stores the TLS alert description the peer sent with its fatal alert
+/// (e.g. 45, certificate_expired; ember_alert_name() names it) in `*out_alert`. A handshake
+/// that failed with EMBER_ERR_ALERT_RECEIVED, EMBER_ERR_NO_SHARED_VERSION or
+/// EMBER_ERR_NO_ALPN_OVERLAP may have one.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the peer sent no fatal alert;
+/// EMBER_ERR_NULL_ARG for a NULL argument.
+#[no_mangle]
+pub extern "C" fn ember_conn_peer_alert(conn: *const ember_conn, out_alert: *mut u8) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_alert` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_alert)?) };
+        put(out, conn.peer_alert())
+    })
+}

@@ -1,0 +1,504 @@
+//! A connection: the lifecycle around a rustls connection, and the loop that moves its bytes.
+//!
+//! rustls leaves the I/O loop (read_tls, process_new_packets, write_tls) to its caller.
+//! This module runs that loop inside `handshake`, `read`, `write`, `flush` and `close`, the
+//! way OpenSSL's SSL_do_handshake does, for two kinds of I/O:
+//!
+//! - a [`Transport`] (the embedder's callbacks or a file descriptor, blocking or not):
+//!   the loop reads and writes it directly and reports WantRead/WantWrite when it would block;
+//! - memory mode: the embedder feeds received bytes with [`Conn::feed`] and takes bytes to
+//!   send with [`Conn::drain`]; the loop never blocks and reports WantRead when it needs input.
+//!
+//! Bytes to send are always collected in one outgoing buffer, whatever the mode, so
+//! `pending_output` is exact and a partial write by the transport loses nothing.
+
+use std::io::{self, Read, Write};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, Connection, ServerConnection};
+
+use super::config::{Built, Config, Role};
+use super::error::{Error, ErrorKind};
+
+/// The embedder's byte stream: a socket, a pipe, anything.
+///
+/// `read` returns Ok(0) at end of stream. Errors of kind `WouldBlock` mean "try again when
+/// ready" (non-blocking I/O), `Interrupted` is retried at once, anything else is fatal.
+pub trait Transport {
+    /// Reads up to `buf.len()` bytes.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Writes some prefix of `buf` (a partial write is fine) and says how much.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+}
+
+/// How much plaintext the connection accepts ahead of the transport. Past this, `write`
+/// accepts nothing more until output has been flushed or drained.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// The connection's place in its lifecycle. Every "wrong state" answer comes from
+/// [`Conn::allow`], which reads this.
+#[derive(Debug)]
+enum Phase {
+    /// Made, no byte moved yet: the I/O mode can still be chosen.
+    New,
+    /// The handshake is under way (or done) and data may flow.
+    Active,
+    /// `close` queued our close_notify: no more writes, reads continue to the peer's end.
+    Closing,
+    /// A fatal error ended the connection; every later call reports it again.
+    Failed(Error),
+}
+
+/// What a caller asks of the connection, for the one state check.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    SetIo,
+    Feed,
+    Drain,
+    Handshake,
+    Read,
+    Write,
+    Flush,
+    Close,
+}
+
+enum Io {
+    Memory { eof_fed: bool },
+    Stream(Box<dyn Transport>),
+}
+
+/// One TLS connection.
+pub struct Conn {
+    tls: Connection,
+    io: Io,
+    phase: Phase,
+    /// Collected TLS bytes not yet written or drained, from `out_start` on.
+    out: Vec<u8>,
+    out_start: usize,
+    /// Memory mode: bytes were fed that rustls has not processed yet.
+    unprocessed: bool,
+    server_name: Option<String>,
+    peer_alert: Option<u8>,
+    last_error: Option<Error>,
+}
+
+impl Conn {
+    /// A connection made from `config`, which is frozen by it.
+    ///
+    /// A client needs `server_name` (a DNS name or an IP literal), the name its peer's
+    /// certificate is checked against; a server takes none. The connection starts in memory
+    /// mode; [`Conn::set_transport`] switches it to a transport before any byte moves.
+    /// A failure is also remembered by the config, whose `last_error` then explains it.
+    pub fn new(config: &Config, server_name: Option<&str>) -> Result<Self, Error> {
+        Self::make(config, server_name).inspect_err(|e| config.remember(e))
+    }
+
+    fn make(config: &Config, server_name: Option<&str>) -> Result<Self, Error> {
+        let tls: Connection = match (config.role(), server_name) {
+            (Role::Client, None) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArg,
+                    "a client connection needs the server name its peer's certificate is checked against",
+                ))
+            }
+            (Role::Server, Some(name)) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArg,
+                    format!("a server connection takes no server name (got \"{name}\"); the client sends one"),
+                ))
+            }
+            (Role::Client, Some(name)) => {
+                let server_name = ServerName::try_from(name.to_owned()).map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidArg,
+                        format!("\"{name}\" is neither a valid DNS name nor an IP address"),
+                    )
+                })?;
+                let Built::Client(cfg) = config.freeze()? else {
+                    unreachable!("a client config builds a client config")
+                };
+                ClientConnection::new(cfg, server_name)
+                    .map_err(|e| Error::from_tls(&e))?
+                    .into()
+            }
+            (Role::Server, None) => {
+                let Built::Server(cfg) = config.freeze()? else {
+                    unreachable!("a server config builds a server config")
+                };
+                ServerConnection::new(cfg)
+                    .map_err(|e| Error::from_tls(&e))?
+                    .into()
+            }
+        };
+        let mut conn = Self {
+            tls,
+            io: Io::Memory { eof_fed: false },
+            phase: Phase::New,
+            out: Vec::new(),
+            out_start: 0,
+            unprocessed: false,
+            server_name: server_name.map(str::to_owned),
+            peer_alert: None,
+            last_error: None,
+        };
+        // The connection grows its own outgoing buffer; rustls' limit would only stall it.
+        conn.tls.set_buffer_limit(None);
+        conn.collect_output();
+        Ok(conn)
+    }
+
+    /// Moves the connection's I/O to `transport`. Only before any byte has moved, once.
+    pub fn set_transport(&mut self, transport: Box<dyn Transport>) -> Result<(), Error> {
+        self.run(Op::SetIo, |conn| {
+            conn.io = Io::Stream(transport);
+            Ok(())
+        })
+    }
+
+    /// Memory mode: takes bytes received from the network; returns how many were taken
+    /// (fewer than offered when unread plaintext fills the receive buffer: read, then feed
+    /// the rest). An empty `data` means the peer's transport reached end of stream.
+    pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.run(Op::Feed, |conn| conn.feed_inner(data))
+    }
+
+    /// Memory mode: moves up to `buf.len()` bytes of pending output into `buf`.
+    pub fn drain(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.run(Op::Drain, |conn| {
+            let pending = &conn.out[conn.out_start..];
+            let n = pending.len().min(buf.len());
+            buf[..n].copy_from_slice(&pending[..n]);
+            conn.consume_output(n);
+            Ok(n)
+        })
+    }
+
+    /// How many bytes are waiting to be written to the transport or drained.
+    pub fn pending_output(&self) -> usize {
+        self.out.len() - self.out_start
+    }
+
+    /// Drives the handshake until it completes (Ok), needs I/O (WantRead/WantWrite) or fails.
+    pub fn handshake(&mut self) -> Result<(), Error> {
+        self.run(Op::Handshake, Self::drive_handshake)
+    }
+
+    /// Reads decrypted application data into `buf`. Ok(n > 0) with data; `Closed` after the
+    /// peer's close_notify; `UnexpectedEof` when the transport ended without one.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.run(Op::Read, |conn| {
+            conn.drive_handshake()?;
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            loop {
+                match conn.tls.reader().read(buf) {
+                    Ok(0) => return Err(Error::progress(ErrorKind::Closed)),
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return Err(Error::new(
+                            ErrorKind::UnexpectedEof,
+                            "the peer closed the connection without close_notify: the data may be truncated",
+                        ))
+                    }
+                    Err(e) => return Err(Error::from_io("reading decrypted data failed", &e)),
+                }
+                // Post-handshake messages (tickets, key updates) may owe the peer a reply.
+                conn.flush_output()?;
+                conn.receive()?;
+            }
+        })
+    }
+
+    /// Encrypts application data. With a blocking transport all of `data` is written;
+    /// otherwise as much as fits is accepted (Ok(n)) and sent by later calls, and WantWrite
+    /// says that nothing could be accepted until output moves.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.run(Op::Write, |conn| {
+            conn.drive_handshake()?;
+            let mut accepted = 0;
+            while accepted < data.len() {
+                let room = OUTPUT_LIMIT.saturating_sub(conn.pending_output());
+                if room > 0 {
+                    let end = accepted + room.min(data.len() - accepted);
+                    accepted += conn
+                        .tls
+                        .writer()
+                        .write(&data[accepted..end])
+                        .map_err(|e| Error::from_io("encrypting data failed", &e))?;
+                    conn.collect_output();
+                }
+                match conn.flush_output() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::WantWrite && accepted > 0 => break,
+                    Err(e) => return Err(e),
+                }
+                if matches!(conn.io, Io::Memory { .. }) {
+                    if accepted == 0 {
+                        return Err(Error::progress(ErrorKind::WantWrite));
+                    }
+                    if accepted < data.len() && conn.pending_output() >= OUTPUT_LIMIT {
+                        break;
+                    }
+                }
+            }
+            Ok(accepted)
+        })
+    }
+
+    /// Writes all pending output to the transport. In memory mode there is nothing to do:
+    /// output waits for `drain`.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.run(Op::Flush, Self::flush_output)
+    }
+
+    /// Queues close_notify (once) and flushes it. Reads stay possible until `Closed`.
+    pub fn close(&mut self) -> Result<(), Error> {
+        self.run(Op::Close, |conn| {
+            if !matches!(conn.phase, Phase::Closing) {
+                conn.tls.send_close_notify();
+                conn.collect_output();
+                conn.phase = Phase::Closing;
+            }
+            conn.flush_output()
+        })
+    }
+
+    /// The detail of the last failure, if any.
+    pub fn last_error(&self) -> Option<&Error> {
+        self.last_error.as_ref()
+    }
+
+    /// The negotiated protocol version (0x0303, 0x0304), once known.
+    pub fn protocol_version(&self) -> Option<u16> {
+        self.tls.protocol_version().map(u16::from)
+    }
+
+    /// The negotiated cipher suite's IANA id, once known.
+    pub fn cipher_suite(&self) -> Option<u16> {
+        self.tls.negotiated_cipher_suite().map(|s| u16::from(s.suite()))
+    }
+
+    /// The negotiated key-exchange group's IANA id, once known.
+    pub fn kx_group(&self) -> Option<u16> {
+        self.tls
+            .negotiated_key_exchange_group()
+            .map(|g| u16::from(g.name()))
+    }
+
+    /// The server name: the one a client was made with, or the SNI a server received.
+    pub fn server_name(&self) -> Option<&str> {
+        match &self.tls {
+            Connection::Client(_) => self.server_name.as_deref(),
+            Connection::Server(server) => server.server_name(),
+        }
+    }
+
+    /// The fatal alert the peer sent, if it sent one.
+    pub fn peer_alert(&self) -> Option<u8> {
+        self.peer_alert
+    }
+
+    /// Runs one operation: the single state check before, the bookkeeping after.
+    fn run<T>(&mut self, op: Op, body: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+        let result = self.allow(op).and_then(|()| {
+            if matches!(self.phase, Phase::New) && !matches!(op, Op::SetIo) {
+                self.phase = Phase::Active;
+            }
+            body(self)
+        });
+        if let Err(e) = &result {
+            self.settle(e);
+        }
+        result
+    }
+
+    /// The connection lifecycle in one place: whether `op` is allowed now.
+    fn allow(&self, op: Op) -> Result<(), Error> {
+        let memory = matches!(self.io, Io::Memory { .. });
+        let refuse = |why: &str| Err(Error::new(ErrorKind::WrongState, why));
+        match (&self.phase, op) {
+            // The alert a failure queued must still reach the peer in memory mode.
+            (Phase::Failed(_), Op::Drain) => Ok(()),
+            (Phase::Failed(e), _) => Err(e.clone()),
+            (Phase::New, Op::SetIo) if memory => Ok(()),
+            (_, Op::SetIo) if !memory => refuse("the connection's I/O is already set; it can be chosen only once"),
+            (_, Op::SetIo) => refuse("the I/O mode must be chosen before the connection moves any byte"),
+            (_, Op::Feed | Op::Drain) if !memory => {
+                refuse("feed and drain are for memory mode; this connection uses a transport (callbacks or fd)")
+            }
+            (Phase::Closing, Op::Write) => refuse("the connection was closed with ember_conn_close; no more writes"),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a failed operation: remember the detail, and make a fatal error final,
+    /// sending the peer the alert rustls queued for it where the transport allows.
+    fn settle(&mut self, err: &Error) {
+        if matches!(err.kind(), ErrorKind::WantRead | ErrorKind::WantWrite | ErrorKind::Closed) {
+            return;
+        }
+        self.last_error = Some(err.clone());
+        if err.kind().is_fatal() && !matches!(self.phase, Phase::Failed(_)) {
+            self.phase = Phase::Failed(err.clone());
+            self.collect_output();
+            let _best_effort = self.flush_output();
+        }
+    }
+
+    fn drive_handshake(&mut self) -> Result<(), Error> {
+        loop {
+            self.flush_output()?;
+            if !self.tls.is_handshaking() {
+                return Ok(());
+            }
+            self.receive()?;
+        }
+    }
+
+    /// Brings in and processes what the peer sent: from the transport, or (memory mode)
+    /// what was fed. WantRead when nothing new is available.
+    fn receive(&mut self) -> Result<(), Error> {
+        let eof = match &mut self.io {
+            Io::Memory { eof_fed } => {
+                if !self.unprocessed {
+                    return Err(Error::progress(ErrorKind::WantRead));
+                }
+                *eof_fed
+            }
+            Io::Stream(transport) => loop {
+                match self.tls.read_tls(&mut TransportIo(transport.as_mut())) {
+                    Ok(n) => break n == 0,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Err(Error::progress(ErrorKind::WantRead))
+                    }
+                    Err(e) => return Err(Error::from_io("reading from the transport failed", &e)),
+                }
+            },
+        };
+        // Processing comes before the EOF verdict: an alert that preceded the EOF is the
+        // better explanation.
+        self.process()?;
+        if eof && self.tls.is_handshaking() {
+            return Err(Error::new(
+                ErrorKind::UnexpectedEof,
+                "the peer closed the connection during the handshake",
+            ));
+        }
+        Ok(())
+    }
+
+    fn feed_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let Io::Memory { eof_fed } = &mut self.io else {
+            unreachable!("allow() admits feed only in memory mode")
+        };
+        if *eof_fed {
+            return Err(Error::new(ErrorKind::WrongState, "end of stream was already fed"));
+        }
+        if data.is_empty() {
+            *eof_fed = true;
+            // An empty reader makes rustls record the end of stream.
+            let _eof = self.tls.read_tls(&mut io::empty());
+            self.unprocessed = true;
+            return Ok(0);
+        }
+        let mut taken = 0;
+        let mut just_processed = false;
+        while taken < data.len() {
+            match self.tls.read_tls(&mut &data[taken..]) {
+                Ok(n) => {
+                    taken += n;
+                    self.unprocessed = true;
+                    just_processed = false;
+                }
+                // rustls' buffers are full. Processing frees the record buffer; if that was
+                // done already, unread plaintext is what fills it and the caller must read.
+                Err(_) if just_processed || !self.unprocessed => break,
+                Err(_) => {
+                    self.process()?;
+                    just_processed = true;
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    fn process(&mut self) -> Result<(), Error> {
+        self.unprocessed = false;
+        let result = self.tls.process_new_packets();
+        self.collect_output();
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let rustls::Error::AlertReceived(alert) = &e {
+                    self.peer_alert = Some(u8::from(*alert));
+                }
+                Err(Error::from_tls(&e))
+            }
+        }
+    }
+
+    /// Moves every byte rustls has ready to send into the outgoing buffer.
+    fn collect_output(&mut self) {
+        while self.tls.wants_write() {
+            if self.tls.write_tls(&mut self.out).is_err() {
+                break; // writing into a Vec cannot fail
+            }
+        }
+    }
+
+    /// Writes the outgoing buffer to the transport; a no-op in memory mode.
+    fn flush_output(&mut self) -> Result<(), Error> {
+        let Io::Stream(transport) = &mut self.io else {
+            return Ok(());
+        };
+        while self.out_start < self.out.len() {
+            match transport.write(&self.out[self.out_start..]) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        "the transport accepted no bytes (write returned 0)",
+                    ))
+                }
+                Ok(n) => self.out_start += n.min(self.out.len() - self.out_start),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(Error::progress(ErrorKind::WantWrite))
+                }
+                Err(e) => return Err(Error::from_io("writing to the transport failed", &e)),
+            }
+        }
+        self.consume_output(0);
+        Ok(())
+    }
+
+    /// Marks `n` more output bytes as sent, reclaiming the buffer once all are.
+    fn consume_output(&mut self, n: usize) {
+        self.out_start += n;
+        if self.out_start == self.out.len() {
+            self.out.clear();
+            self.out_start = 0;
+        }
+    }
+}
+
+/// Lets rustls read from and write to a [`Transport`].
+struct TransportIo<'a>(&'a mut dyn Transport);
+
+impl Read for TransportIo<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for TransportIo<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
