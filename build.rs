@@ -6,13 +6,18 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let crate_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     println!("cargo:rerun-if-changed=src/capi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=Cargo.lock");
-    println!("cargo:rustc-env=EMBER_RUSTLS_VERSION={}", locked_version(&crate_dir, "rustls"));
+    println!(
+        "cargo:rustc-env=EMBER_RUSTLS_VERSION={}",
+        locked_version(&crate_dir, "rustls")
+    );
 
-    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is valid");
     config.header = Some(header_preamble());
     config.trailer = Some(TRAILER.to_owned());
     let bindings = cbindgen::Builder::new()
@@ -29,7 +34,8 @@ fn main() {
     let committed = crate_dir.join("include/embertls.h");
     let text = fs::read(&generated).expect("the header was just written");
     if fs::read(&committed).ok().as_deref() != Some(text.as_slice()) {
-        fs::create_dir_all(committed.parent().expect("include/ has a parent")).expect("include/ can be made");
+        fs::create_dir_all(committed.parent().expect("include/ has a parent"))
+            .expect("include/ can be made");
         fs::write(&committed, &text).expect("include/embertls.h is writable");
     }
 }
@@ -44,7 +50,8 @@ fn locked_version(crate_dir: &std::path::Path, name: &str) -> String {
 }
 
 fn header_preamble() -> String {
-    let v = |part: &str| env::var(format!("CARGO_PKG_VERSION_{part}")).expect("cargo sets the version");
+    let v =
+        |part: &str| env::var(format!("CARGO_PKG_VERSION_{part}")).expect("cargo sets the version");
     format!(
         r#"/*
  * embertls.h: the embertls C API. This header is its manual: anything not declared here is

@@ -3,7 +3,10 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::boundary::{arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result, into_handle};
+use super::boundary::{
+    arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result,
+    into_handle,
+};
 use super::error::ember_result;
 use super::trust::ember_trust;
 use crate::engine::{Config, Role};
@@ -41,7 +44,10 @@ pub struct ember_config {
 /// then on it is frozen (setters return EMBER_ERR_CONFIG_FROZEN) and any number of threads
 /// may make connections from it at once.
 #[no_mangle]
-pub extern "C" fn ember_config_new(role: ember_role_arg, out: *mut *mut ember_config) -> ember_result {
+pub extern "C" fn ember_config_new(
+    role: ember_role_arg,
+    out: *mut *mut ember_config,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `out` is NULL or writable, per the header.
         let out = unsafe { arg_mut(out)? };
@@ -73,7 +79,11 @@ pub extern "C" fn ember_config_free(cfg: *mut ember_config) {
 /// Returns EMBER_OK; EMBER_ERR_INVALID_ARG for another version value or `min` > `max`;
 /// EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
 #[no_mangle]
-pub extern "C" fn ember_config_set_versions(cfg: *mut ember_config, min: u16, max: u16) -> ember_result {
+pub extern "C" fn ember_config_set_versions(
+    cfg: *mut ember_config,
+    min: u16,
+    max: u16,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle, per the header.
         let cfg = unsafe { arg_ref(cfg)? };
@@ -92,7 +102,10 @@ pub extern "C" fn ember_config_set_versions(cfg: *mut ember_config, min: u16, ma
 /// Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
 /// when `cfg` or `trust` is NULL.
 #[no_mangle]
-pub extern "C" fn ember_config_set_trust(cfg: *mut ember_config, trust: *const ember_trust) -> ember_result {
+pub extern "C" fn ember_config_set_trust(
+    cfg: *mut ember_config,
+    trust: *const ember_trust,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: both are NULL or live handles, per the header.
         let (cfg, trust) = unsafe { (arg_ref(cfg)?, arg_ref(trust)?) };
@@ -120,8 +133,11 @@ pub extern "C" fn ember_config_add_cert_pem_file(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle, the paths NULL or C strings, per the header.
-        let (cfg, chain_path, key_path) = unsafe { (arg_ref(cfg)?, arg_str(chain_path)?, arg_str(key_path)?) };
-        cfg.inner.add_cert_pem_file(chain_path, key_path).map_err(code)
+        let (cfg, chain_path, key_path) =
+            unsafe { (arg_ref(cfg)?, arg_str(chain_path)?, arg_str(key_path)?) };
+        cfg.inner
+            .add_cert_pem_file(chain_path, key_path)
+            .map_err(code)
     })
 }
 
@@ -140,7 +156,13 @@ pub extern "C" fn ember_config_add_cert_pem(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle; the buffers hold the given lengths, per the header.
-        let (cfg, chain, key) = unsafe { (arg_ref(cfg)?, arg_bytes(chain, chain_len)?, arg_bytes(key, key_len)?) };
+        let (cfg, chain, key) = unsafe {
+            (
+                arg_ref(cfg)?,
+                arg_bytes(chain, chain_len)?,
+                arg_bytes(key, key_len)?,
+            )
+        };
         cfg.inner.add_cert_pem(chain, key).map_err(code)
     })
 }

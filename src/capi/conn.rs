@@ -3,7 +3,8 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::boundary::{
-    arg_buf, arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result, into_handle,
+    arg_buf, arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard,
+    guard_result, into_handle,
 };
 use super::config::ember_config;
 use super::error::ember_result;
@@ -22,7 +23,10 @@ pub struct ember_conn {
 ///
 /// # Safety
 /// `conn` is NULL or a live handle from ember_conn_new used by no other thread now.
-unsafe fn with_conn<T>(conn: *mut ember_conn, body: impl FnOnce(&mut Conn) -> Result<T, ember_result>) -> Result<T, ember_result> {
+unsafe fn with_conn<T>(
+    conn: *mut ember_conn,
+    body: impl FnOnce(&mut Conn) -> Result<T, ember_result>,
+) -> Result<T, ember_result> {
     // SAFETY: per this function's contract.
     let handle = unsafe { arg_mut(conn)? };
     if handle.poisoned {
@@ -74,7 +78,11 @@ fn put<T>(out: &mut T, fact: Option<T>) -> Result<(), ember_result> {
 /// make connections from one frozen config at once; each connection is then used by one
 /// thread at a time (it may move between threads).
 #[no_mangle]
-pub extern "C" fn ember_conn_new(cfg: *const ember_config, server_name: *const c_char, out: *mut *mut ember_conn) -> ember_result {
+pub extern "C" fn ember_conn_new(
+    cfg: *const ember_config,
+    server_name: *const c_char,
+    out: *mut *mut ember_conn,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle, `out` NULL or writable, per the header.
         let (cfg, out) = unsafe { (arg_ref(cfg)?, arg_mut(out)?) };
@@ -85,7 +93,10 @@ pub extern "C" fn ember_conn_new(cfg: *const ember_config, server_name: *const c
             (_, false) => Some(unsafe { arg_str(server_name)? }),
         };
         let conn = Conn::new(&cfg.inner, name).map_err(code)?;
-        *out = into_handle(ember_conn { conn, poisoned: false });
+        *out = into_handle(ember_conn {
+            conn,
+            poisoned: false,
+        });
         Ok(())
     })
 }
@@ -110,12 +121,21 @@ pub extern "C" fn ember_conn_free(conn: *mut ember_conn) {
 /// NULL); EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
 /// `userdata` stays the caller's and must outlive the connection's use of it.
 #[no_mangle]
-pub extern "C" fn ember_conn_set_io(conn: *mut ember_conn, rd: ember_read_cb, wr: ember_write_cb, userdata: *mut c_void) -> ember_result {
+pub extern "C" fn ember_conn_set_io(
+    conn: *mut ember_conn,
+    rd: ember_read_cb,
+    wr: ember_write_cb,
+    userdata: *mut c_void,
+) -> ember_result {
     guard_result(|| {
         let (Some(read), Some(write)) = (rd, wr) else {
             return Err(ember_result::EMBER_ERR_NULL_ARG);
         };
-        let transport = Box::new(Callbacks { read, write, userdata });
+        let transport = Box::new(Callbacks {
+            read,
+            write,
+            userdata,
+        });
         // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
         unsafe { with_conn(conn, |c| c.set_transport(transport).map_err(code)) }
     })
@@ -151,7 +171,12 @@ pub extern "C" fn ember_conn_set_fd(conn: *mut ember_conn, fd: c_int) -> ember_r
 /// drain and send the alert it queued); EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or
 /// NULL `buf` with `len` > 0.
 #[no_mangle]
-pub extern "C" fn ember_conn_feed(conn: *mut ember_conn, buf: *const u8, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_feed(
+    conn: *mut ember_conn,
+    buf: *const u8,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `buf` holds `len` bytes and `out_n` is writable, per the header.
         let (data, out_n) = unsafe { (arg_bytes(buf, len)?, arg_mut(out_n)?) };
@@ -171,7 +196,12 @@ pub extern "C" fn ember_conn_feed(conn: *mut ember_conn, buf: *const u8, len: us
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
 #[no_mangle]
-pub extern "C" fn ember_conn_drain(conn: *mut ember_conn, buf: *mut u8, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_drain(
+    conn: *mut ember_conn,
+    buf: *mut u8,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `buf` holds `len` writable bytes and `out_n` is writable, per the header.
         let (buf, out_n) = unsafe { (arg_buf(buf, len)?, arg_mut(out_n)?) };
@@ -222,7 +252,12 @@ pub extern "C" fn ember_conn_handshake(conn: *mut ember_conn) -> ember_result {
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
 /// on every result but EMBER_OK.
 #[no_mangle]
-pub extern "C" fn ember_conn_read(conn: *mut ember_conn, buf: *mut u8, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_read(
+    conn: *mut ember_conn,
+    buf: *mut u8,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `buf` holds `len` writable bytes and `out_n` is writable, per the header.
         let (buf, out_n) = unsafe { (arg_buf(buf, len)?, arg_mut(out_n)?) };
@@ -247,7 +282,12 @@ pub extern "C" fn ember_conn_read(conn: *mut ember_conn, buf: *mut u8, len: usiz
 /// EMBER_ERR_WRONG_STATE after ember_conn_close(); the handshake's errors; EMBER_ERR_IO;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
 #[no_mangle]
-pub extern "C" fn ember_conn_write(conn: *mut ember_conn, buf: *const u8, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_write(
+    conn: *mut ember_conn,
+    buf: *const u8,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `buf` holds `len` bytes and `out_n` is writable, per the header.
         let (data, out_n) = unsafe { (arg_bytes(buf, len)?, arg_mut(out_n)?) };
@@ -292,7 +332,12 @@ pub extern "C" fn ember_conn_close(conn: *mut ember_conn) -> ember_result {
 /// `*out_n + 1`); EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG when
 /// `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
 #[no_mangle]
-pub extern "C" fn ember_conn_last_error(conn: *const ember_conn, buf: *mut c_char, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_last_error(
+    conn: *const ember_conn,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, per the header.
         let conn = unsafe { conn_ref(conn)? };
@@ -323,7 +368,10 @@ pub extern "C" fn ember_conn_os_error(conn: *const ember_conn) -> c_int {
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated (the ServerHello);
 /// EMBER_ERR_NULL_ARG for a NULL argument.
 #[no_mangle]
-pub extern "C" fn ember_conn_protocol_version(conn: *const ember_conn, out_version: *mut u16) -> ember_result {
+pub extern "C" fn ember_conn_protocol_version(
+    conn: *const ember_conn,
+    out_version: *mut u16,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_version` NULL or writable, per the header.
         let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_version)?) };
@@ -337,7 +385,10 @@ pub extern "C" fn ember_conn_protocol_version(conn: *const ember_conn, out_versi
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated; EMBER_ERR_NULL_ARG for a
 /// NULL argument.
 #[no_mangle]
-pub extern "C" fn ember_conn_cipher_suite(conn: *const ember_conn, out_suite: *mut u16) -> ember_result {
+pub extern "C" fn ember_conn_cipher_suite(
+    conn: *const ember_conn,
+    out_suite: *mut u16,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_suite` NULL or writable, per the header.
         let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_suite)?) };
@@ -352,7 +403,10 @@ pub extern "C" fn ember_conn_cipher_suite(conn: *const ember_conn, out_suite: *m
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
 /// NULL argument.
 #[no_mangle]
-pub extern "C" fn ember_conn_kx_group(conn: *const ember_conn, out_group: *mut u16) -> ember_result {
+pub extern "C" fn ember_conn_kx_group(
+    conn: *const ember_conn,
+    out_group: *mut u16,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_group` NULL or writable, per the header.
         let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_group)?) };
@@ -368,11 +422,18 @@ pub extern "C" fn ember_conn_kx_group(conn: *const ember_conn, out_group: *mut u
 /// client sent no name; EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated;
 /// EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
 #[no_mangle]
-pub extern "C" fn ember_conn_server_name(conn: *const ember_conn, buf: *mut c_char, len: usize, out_n: *mut usize) -> ember_result {
+pub extern "C" fn ember_conn_server_name(
+    conn: *const ember_conn,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, per the header.
         let conn = unsafe { conn_ref(conn)? };
-        let name = conn.server_name().ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
+        let name = conn
+            .server_name()
+            .ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
         // SAFETY: `buf`/`len`/`out_n` as the header describes.
         unsafe { copy_text(name, buf, len, out_n) }
     })
@@ -386,7 +447,10 @@ pub extern "C" fn ember_conn_server_name(conn: *const ember_conn, buf: *mut c_ch
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the peer sent no fatal alert;
 /// EMBER_ERR_NULL_ARG for a NULL argument.
 #[no_mangle]
-pub extern "C" fn ember_conn_peer_alert(conn: *const ember_conn, out_alert: *mut u8) -> ember_result {
+pub extern "C" fn ember_conn_peer_alert(
+    conn: *const ember_conn,
+    out_alert: *mut u8,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_alert` NULL or writable, per the header.
         let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_alert)?) };

@@ -258,6 +258,10 @@ mod tests {
         }
         let mut values: Vec<c_int> = TABLE.iter().map(|(r, _, _)| *r as c_int).collect();
         values.dedup();
-        assert_eq!(values.len(), TABLE.len(), "each code appears once, in order");
+        assert_eq!(
+            values.len(),
+            TABLE.len(),
+            "each code appears once, in order"
+        );
     }
 }

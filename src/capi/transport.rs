@@ -9,15 +9,27 @@ use crate::engine::Transport;
 /// 0; `*out_n = 0` with 0 means end of stream. Or return an errno value: EAGAIN/EWOULDBLOCK
 /// when no data is available yet (the embertls call returns EMBER_WANT_READ), EINTR to be
 /// called again at once, anything else for a failure (EMBER_ERR_IO).
-pub type ember_read_cb =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, len: usize, out_n: *mut usize) -> c_int>;
+pub type ember_read_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        buf: *mut u8,
+        len: usize,
+        out_n: *mut usize,
+    ) -> c_int,
+>;
 
 /// Write callback: write some of the `len` bytes at `buf` (a partial write is fine), store
 /// the count in `*out_n` and return 0. Or return an errno value: EAGAIN/EWOULDBLOCK when
 /// nothing can be written now (EMBER_WANT_WRITE), EINTR to be called again at once,
 /// anything else for a failure (EMBER_ERR_IO).
-pub type ember_write_cb =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *const u8, len: usize, out_n: *mut usize) -> c_int>;
+pub type ember_write_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        buf: *const u8,
+        len: usize,
+        out_n: *mut usize,
+    ) -> c_int,
+>;
 
 /// The embedder's callbacks and the pointer they are given.
 pub(crate) struct Callbacks {

@@ -3,7 +3,10 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::boundary::{arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result, into_handle};
+use super::boundary::{
+    arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result,
+    into_handle,
+};
 use super::error::ember_result;
 use crate::engine::Trust;
 
@@ -52,11 +55,19 @@ pub extern "C" fn ember_trust_free(trust: *mut ember_trust) {
 /// uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL, or `pem` is NULL with `len` > 0.
 /// ember_trust_last_error() explains a failure.
 #[no_mangle]
-pub extern "C" fn ember_trust_add_pem(trust: *mut ember_trust, pem: *const u8, len: usize) -> ember_result {
+pub extern "C" fn ember_trust_add_pem(
+    trust: *mut ember_trust,
+    pem: *const u8,
+    len: usize,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `trust` is NULL or a live handle, `pem` holds `len` bytes, per the header.
         let (trust, pem) = unsafe { (arg_ref(trust)?, arg_bytes(pem, len)?) };
-        trust.inner.add_pem(pem, "the PEM input").map(drop).map_err(code)
+        trust
+            .inner
+            .add_pem(pem, "the PEM input")
+            .map(drop)
+            .map_err(code)
     })
 }
 
@@ -66,7 +77,10 @@ pub extern "C" fn ember_trust_add_pem(trust: *mut ember_trust, pem: *const u8, l
 /// Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
 /// and the OS error); otherwise as ember_trust_add_pem().
 #[no_mangle]
-pub extern "C" fn ember_trust_add_pem_file(trust: *mut ember_trust, path: *const c_char) -> ember_result {
+pub extern "C" fn ember_trust_add_pem_file(
+    trust: *mut ember_trust,
+    path: *const c_char,
+) -> ember_result {
     guard_result(|| {
         // SAFETY: `trust` is NULL or a live handle, `path` NULL or a C string, per the header.
         let (trust, path) = unsafe { (arg_ref(trust)?, arg_str(path)?) };

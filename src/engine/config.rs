@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use rustls::client::ResolvesClientCert;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion};
+use rustls::{
+    ClientConfig, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion,
+};
 
 use super::error::{Error, ErrorKind};
 use super::trust::Trust;
@@ -108,7 +110,12 @@ impl Config {
     /// Adds a certificate chain and its key from PEM in memory.
     pub fn add_cert_pem(&self, chain: &[u8], key: &[u8]) -> Result<(), Error> {
         self.change(|state| {
-            state.certs.push(credentials::load(chain, "the chain PEM", key, "the key PEM")?);
+            state.certs.push(credentials::load(
+                chain,
+                "the chain PEM",
+                key,
+                "the key PEM",
+            )?);
             Ok(())
         })
     }
@@ -116,7 +123,9 @@ impl Config {
     /// Adds a certificate chain and its key from PEM files.
     pub fn add_cert_pem_file(&self, chain_path: &str, key_path: &str) -> Result<(), Error> {
         self.change(|state| {
-            state.certs.push(credentials::load_files(chain_path, key_path)?);
+            state
+                .certs
+                .push(credentials::load_files(chain_path, key_path)?);
             Ok(())
         })
     }
@@ -175,7 +184,12 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
     .filter(|(v, _)| (state.min_version..=state.max_version).contains(v))
     .map(|(_, version)| version)
     .collect();
-    let internal = |e: rustls::Error| Error::new(ErrorKind::Internal, format!("cannot build the TLS config: {e}"));
+    let internal = |e: rustls::Error| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot build the TLS config: {e}"),
+        )
+    };
     let first_cert = state.certs.first().cloned();
     let roots = match &state.trust {
         Some(trust) => Some(trust.freeze()?),
@@ -210,19 +224,24 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 .map_err(internal)?;
             let builder = match roots {
                 Some(roots) => {
-                    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                        .build()
-                        .map_err(|e| {
-                            Error::new(
-                                ErrorKind::InvalidArg,
-                                format!("cannot verify client certificates with this trust store: {e}"),
-                            )
-                        })?;
+                    let verifier = WebPkiClientVerifier::builder_with_provider(
+                        Arc::new(roots),
+                        provider(),
+                    )
+                    .build()
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidArg,
+                            format!("cannot verify client certificates with this trust store: {e}"),
+                        )
+                    })?;
                     builder.with_client_cert_verifier(verifier)
                 }
                 None => builder.with_no_client_auth(),
             };
-            Ok(Built::Server(Arc::new(builder.with_cert_resolver(Arc::new(OneCert(cert))))))
+            Ok(Built::Server(Arc::new(
+                builder.with_cert_resolver(Arc::new(OneCert(cert))),
+            )))
         }
     }
 }

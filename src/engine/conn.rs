@@ -277,7 +277,9 @@ impl Conn {
 
     /// The negotiated cipher suite's IANA id, once known.
     pub fn cipher_suite(&self) -> Option<u16> {
-        self.tls.negotiated_cipher_suite().map(|s| u16::from(s.suite()))
+        self.tls
+            .negotiated_cipher_suite()
+            .map(|s| u16::from(s.suite()))
     }
 
     /// The negotiated key-exchange group's IANA id, once known.
@@ -301,7 +303,11 @@ impl Conn {
     }
 
     /// Runs one operation: the single state check before, the bookkeeping after.
-    fn run<T>(&mut self, op: Op, body: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+    fn run<T>(
+        &mut self,
+        op: Op,
+        body: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let result = self.allow(op).and_then(|()| {
             if matches!(self.phase, Phase::New) && !matches!(op, Op::SetIo) {
                 self.phase = Phase::Active;
@@ -336,7 +342,10 @@ impl Conn {
     /// After a failed operation: remember the detail, and make a fatal error final,
     /// sending the peer the alert rustls queued for it where the transport allows.
     fn settle(&mut self, err: &Error) {
-        if matches!(err.kind(), ErrorKind::WantRead | ErrorKind::WantWrite | ErrorKind::Closed) {
+        if matches!(
+            err.kind(),
+            ErrorKind::WantRead | ErrorKind::WantWrite | ErrorKind::Closed
+        ) {
             return;
         }
         self.last_error = Some(err.clone());
@@ -395,7 +404,10 @@ impl Conn {
             unreachable!("allow() admits feed only in memory mode")
         };
         if *eof_fed {
-            return Err(Error::new(ErrorKind::WrongState, "end of stream was already fed"));
+            return Err(Error::new(
+                ErrorKind::WrongState,
+                "end of stream was already fed",
+            ));
         }
         if data.is_empty() {
             *eof_fed = true;

@@ -50,7 +50,9 @@ pub(crate) fn load(
         .map_err(|e| {
             Error::new(
                 ErrorKind::BadKey,
-                format!("the private key in {key_what} is malformed or of an unsupported type: {e}"),
+                format!(
+                    "the private key in {key_what} is malformed or of an unsupported type: {e}"
+                ),
             )
         })?;
 

@@ -263,7 +263,10 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertBadSignature,
             "a signature in the peer's certificate chain does not verify",
         ),
-        C::NotValidForNameContext { expected, presented } => (
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => (
             ErrorKind::CertHostnameMismatch,
             format!(
                 "the peer's certificate is not valid for \"{}\"; it is valid for {}",
@@ -279,7 +282,10 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertHostnameMismatch,
             "the peer's certificate is not valid for the expected name",
         ),
-        C::Revoked => said(ErrorKind::CertRevoked, "the peer's certificate has been revoked"),
+        C::Revoked => said(
+            ErrorKind::CertRevoked,
+            "the peer's certificate has been revoked",
+        ),
         C::UnknownRevocationStatus => said(
             ErrorKind::CertRevocationUnknown,
             "the revocation status of the peer's certificate is unknown",

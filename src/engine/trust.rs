@@ -75,7 +75,10 @@ impl Trust {
     }
 }
 
-fn append(anchors: &mut Vec<TrustAnchor<'static>>, added: Vec<TrustAnchor<'static>>) -> Result<usize, Error> {
+fn append(
+    anchors: &mut Vec<TrustAnchor<'static>>,
+    added: Vec<TrustAnchor<'static>>,
+) -> Result<usize, Error> {
     let count = added.len();
     anchors.extend(added);
     Ok(count)
@@ -92,7 +95,10 @@ fn parse_roots(pem: &[u8], what: &str) -> Result<Vec<TrustAnchor<'static>>, Erro
         let anchor = webpki_anchor(&der).map_err(|e| {
             Error::new(
                 ErrorKind::BadPem,
-                format!("certificate #{} in {what} is not a valid certificate: {e}", index + 1),
+                format!(
+                    "certificate #{} in {what} is not a valid certificate: {e}",
+                    index + 1
+                ),
             )
         })?;
         anchors.push(anchor);
