@@ -224,17 +224,15 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 .map_err(internal)?;
             let builder = match roots {
                 Some(roots) => {
-                    let verifier = WebPkiClientVerifier::builder_with_provider(
-                        Arc::new(roots),
-                        provider(),
-                    )
-                    .build()
-                    .map_err(|e| {
-                        Error::new(
+                    let verifier =
+                        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                            .build()
+                            .map_err(|e| {
+                                Error::new(
                             ErrorKind::InvalidArg,
                             format!("cannot verify client certificates with this trust store: {e}"),
                         )
-                    })?;
+                            })?;
                     builder.with_client_cert_verifier(verifier)
                 }
                 None => builder.with_no_client_auth(),

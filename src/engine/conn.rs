@@ -514,3 +514,116 @@ impl Write for TransportIo<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::Trust;
+
+    /// A client and a server config around one self-signed certificate for `names`.
+    fn configs(names: &[&str]) -> (Config, Config) {
+        let cert = rcgen::generate_simple_self_signed(
+            names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        )
+        .expect("rcgen makes a certificate");
+        let (chain, key) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        let server = Config::new(Role::Server);
+        server
+            .add_cert_pem(chain.as_bytes(), key.as_bytes())
+            .expect("the pair loads");
+        let trust = Trust::new();
+        trust
+            .add_pem(chain.as_bytes(), "test root")
+            .expect("the root loads");
+        let client = Config::new(Role::Client);
+        client.set_trust(Arc::new(trust)).expect("trust is set");
+        (client, server)
+    }
+
+    /// Moves bytes both ways until neither side has anything to send.
+    fn transfer(a: &mut Conn, b: &mut Conn) {
+        while pass(a, b) | pass(b, a) {}
+    }
+
+    /// Moves what `from` has pending into `to`; says whether anything moved.
+    fn pass(from: &mut Conn, to: &mut Conn) -> bool {
+        let mut buf = vec![0u8; 4096];
+        let n = from.drain(&mut buf).expect("drain works");
+        let mut off = 0;
+        while off < n {
+            off += to.feed(&buf[off..n]).expect("feed works");
+            let _ = to.handshake();
+        }
+        n > 0
+    }
+
+    #[test]
+    fn memory_pair_handshakes_moves_data_and_closes_cleanly() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        assert_eq!(client.handshake().unwrap_err().kind(), ErrorKind::WantRead);
+        transfer(&mut client, &mut server);
+        client.handshake().unwrap();
+        server.handshake().unwrap();
+        assert_eq!(client.protocol_version(), Some(0x0304));
+        assert_eq!(server.server_name(), Some("localhost"));
+
+        assert_eq!(client.write(b"hello").unwrap(), 5);
+        transfer(&mut client, &mut server);
+        let mut buf = [0u8; 16];
+        assert_eq!(server.read(&mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(
+            server.read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WantRead
+        );
+
+        client.close().unwrap();
+        assert_eq!(
+            client.write(b"x").unwrap_err().kind(),
+            ErrorKind::WrongState
+        );
+        transfer(&mut client, &mut server);
+        assert_eq!(server.read(&mut buf).unwrap_err().kind(), ErrorKind::Closed);
+    }
+
+    #[test]
+    fn wrong_name_is_rejected_and_the_server_hears_why() {
+        let (client_cfg, server_cfg) = configs(&["other.example"]);
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        let _ = client.handshake();
+        transfer(&mut client, &mut server);
+        let err = client.handshake().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CertHostnameMismatch);
+        assert!(err.detail().contains("\"localhost\""), "{}", err.detail());
+        assert_eq!(
+            server.handshake().unwrap_err().kind(),
+            ErrorKind::AlertReceived
+        );
+        assert_eq!(server.peer_alert(), Some(42));
+    }
+
+    #[test]
+    fn eof_without_close_notify_is_truncation() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        let _ = client.handshake();
+        transfer(&mut client, &mut server);
+        client.handshake().unwrap();
+        assert_eq!(client.feed(&[]).unwrap(), 0);
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            client.read(&mut buf).unwrap_err().kind(),
+            ErrorKind::UnexpectedEof
+        );
+        assert_eq!(
+            client.read(&mut buf).unwrap_err().kind(),
+            ErrorKind::UnexpectedEof
+        );
+    }
+}
