@@ -249,7 +249,8 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
 struct OneCert(Arc<CertifiedKey>);
 
 impl ResolvesServerCert for OneCert {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        super::hello::record(&hello);
         Some(self.0.clone())
     }
 }

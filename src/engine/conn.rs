@@ -19,6 +19,7 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 
 use super::config::{Built, Config, Role};
 use super::error::{Error, ErrorKind};
+use super::hello;
 
 /// The embedder's byte stream: a socket, a pipe, anything.
 ///
@@ -118,7 +119,7 @@ impl Conn {
                     unreachable!("a client config builds a client config")
                 };
                 ClientConnection::new(cfg, server_name)
-                    .map_err(|e| Error::from_tls(&e))?
+                    .map_err(|e| Error::from_tls(&e, None))?
                     .into()
             }
             (Role::Server, None) => {
@@ -126,7 +127,7 @@ impl Conn {
                     unreachable!("a server config builds a server config")
                 };
                 ServerConnection::new(cfg)
-                    .map_err(|e| Error::from_tls(&e))?
+                    .map_err(|e| Error::from_tls(&e, None))?
                     .into()
             }
         };
@@ -439,7 +440,11 @@ impl Conn {
 
     fn process(&mut self) -> Result<(), Error> {
         self.unprocessed = false;
+        // Drop any offer another connection on this thread left behind, so that what is
+        // taken below is this connection's ClientHello.
+        let _stale = hello::take();
         let result = self.tls.process_new_packets();
+        let offer = hello::take();
         self.collect_output();
         match result {
             Ok(_) => Ok(()),
@@ -447,7 +452,7 @@ impl Conn {
                 if let rustls::Error::AlertReceived(alert) = &e {
                     self.peer_alert = Some(u8::from(*alert));
                 }
-                Err(Error::from_tls(&e))
+                Err(Error::from_tls(&e, offer.as_ref()))
             }
         }
     }

@@ -9,6 +9,8 @@ use std::io;
 
 use rustls::{AlertDescription, CertificateError, PeerIncompatible};
 
+use super::hello::Offer;
+
 /// The kinds of outcome, grouped as the C result codes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -173,8 +175,10 @@ impl Error {
         }
     }
 
-    /// The one translation of a rustls error into an engine error.
-    pub(crate) fn from_tls(err: &rustls::Error) -> Self {
+    /// The one translation of a rustls error into an engine error. A server passes what
+    /// the client's hello offered, which can explain a failed negotiation better than
+    /// rustls' verdict alone.
+    pub(crate) fn from_tls(err: &rustls::Error, offer: Option<&Offer>) -> Self {
         use rustls::Error as E;
         let (kind, detail) = match err {
             E::InvalidCertificate(cert) => certificate_verdict(cert),
@@ -182,15 +186,19 @@ impl Error {
                 ErrorKind::CertRequired,
                 "the peer presented no certificate, but one is required".to_owned(),
             ),
-            E::PeerIncompatible(why) => incompatibility(why),
+            E::PeerIncompatible(why) => incompatibility(why, offer),
             E::AlertReceived(alert) => alert_verdict(*alert),
             E::NoApplicationProtocol => (
                 ErrorKind::NoAlpnOverlap,
                 "the peers share no application protocol (ALPN)".to_owned(),
             ),
+            E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => (
+                ErrorKind::Decode,
+                "the peer sent bytes that are not a TLS record (is it speaking TLS?)".to_owned(),
+            ),
             E::InvalidMessage(msg) => (
                 ErrorKind::Decode,
-                format!("the peer sent a message that cannot be decoded: {msg:?}"),
+                format!("the peer sent a message that cannot be decoded ({msg:?})"),
             ),
             E::DecryptError => (
                 ErrorKind::BadRecord,
@@ -274,7 +282,11 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
                 if presented.is_empty() {
                     "no names at all".to_owned()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|n| plain_name(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
         ),
@@ -319,8 +331,42 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
     }
 }
 
-fn incompatibility(why: &PeerIncompatible) -> (ErrorKind, String) {
+/// A name as the certificate states it: rustls reports presented names in Rust notation
+/// (`DnsName("example.com")`, `IpAddress(127.0.0.1)`), which a C programmer should not see.
+fn plain_name(presented: &str) -> &str {
+    presented
+        .strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .or_else(|| {
+            presented
+                .strip_prefix("IpAddress(")
+                .and_then(|rest| rest.strip_suffix(')'))
+        })
+        .unwrap_or(presented)
+}
+
+fn incompatibility(why: &PeerIncompatible, offer: Option<&Offer>) -> (ErrorKind, String) {
     use PeerIncompatible as P;
+    // A client offering only suites we lack (typically RSA key transport, whose missing
+    // supported_groups extension makes rustls report "no groups") is a suite mismatch.
+    if let (P::NoCipherSuitesInCommon | P::NoKxGroupsInCommon, Some(offer)) = (why, offer) {
+        if !offer.offers_a_supported_suite() {
+            let offered = offer.describe_suites();
+            let detail = if offer.offers_only_rsa_key_transport() {
+                format!(
+                    "no cipher suite in common: the client offered only RSA key transport \
+                     ({offered}), which embertls never negotiates because it has no forward \
+                     secrecy; embertls offers ECDHE suites with AES-GCM or ChaCha20-Poly1305"
+                )
+            } else {
+                format!(
+                    "no cipher suite in common: the client offered only {offered}; embertls \
+                     offers forward-secret ECDHE suites with AES-GCM or ChaCha20-Poly1305"
+                )
+            };
+            return (ErrorKind::NoSharedCipherSuite, detail);
+        }
+    }
     match why {
         P::NoCipherSuitesInCommon => (
             ErrorKind::NoSharedCipherSuite,
@@ -335,13 +381,25 @@ fn incompatibility(why: &PeerIncompatible) -> (ErrorKind, String) {
              secp384r1 (P-384)"
                 .to_owned(),
         ),
-        P::Tls12NotOffered
-        | P::Tls12NotOfferedOrEnabled
-        | P::ServerDoesNotSupportTls12Or13
-        | P::ServerTlsVersionIsDisabledByOurConfig
-        | P::SupportedVersionsExtensionRequired => (
+        P::Tls12NotOffered | P::Tls12NotOfferedOrEnabled => (
             ErrorKind::NoSharedVersion,
-            format!("no TLS version in common with the peer ({why:?})"),
+            "no TLS version in common: the client offered none of the versions this config allows"
+                .to_owned(),
+        ),
+        P::SupportedVersionsExtensionRequired => (
+            ErrorKind::NoSharedVersion,
+            "no TLS version in common: the client supports only TLS 1.2 or older, and this \
+             config allows only TLS 1.3"
+                .to_owned(),
+        ),
+        P::ServerTlsVersionIsDisabledByOurConfig => (
+            ErrorKind::NoSharedVersion,
+            "no TLS version in common: the server chose a version this config does not allow"
+                .to_owned(),
+        ),
+        P::ServerDoesNotSupportTls12Or13 => (
+            ErrorKind::NoSharedVersion,
+            "no TLS version in common: the server supports neither TLS 1.2 nor TLS 1.3".to_owned(),
         ),
         other => (
             ErrorKind::PeerIncompatible,

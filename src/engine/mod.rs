@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 pub mod credentials;
 pub mod error;
+mod hello;
 pub mod names;
 pub mod pem;
 pub mod trust;

@@ -31,6 +31,23 @@ pub fn cipher_suite_name(suite: u16) -> Option<&'static CStr> {
     })
 }
 
+/// The IANA name of an RSA key-transport suite: the suites embertls refuses because they
+/// have no forward secrecy, named so that the refusal can say what the peer offered.
+pub fn rsa_key_transport_suite_name(suite: u16) -> Option<&'static CStr> {
+    Some(match suite {
+        0x000a => c"TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        0x002f => c"TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0035 => c"TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x003c => c"TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003d => c"TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x009c => c"TLS_RSA_WITH_AES_128_GCM_SHA256",
+        0x009d => c"TLS_RSA_WITH_AES_256_GCM_SHA384",
+        0xc09c => c"TLS_RSA_WITH_AES_128_CCM",
+        0xc09d => c"TLS_RSA_WITH_AES_256_CCM",
+        _ => return None,
+    })
+}
+
 /// The IANA name of a key-exchange group embertls can negotiate.
 pub fn group_name(group: u16) -> Option<&'static CStr> {
     Some(match group {

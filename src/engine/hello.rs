@@ -1,0 +1,80 @@
+//! What a client's ClientHello offered, as seen by the server while it handles it.
+//!
+//! rustls shows the ClientHello only to the server's certificate resolver, which is shared
+//! by every connection of a config. The resolver runs synchronously inside
+//! `process_new_packets` on the thread driving that connection, so it leaves the offer in a
+//! thread-local slot that the connection takes right after processing: no lock, no
+//! per-connection config.
+
+use std::cell::RefCell;
+
+use rustls::server::ClientHello;
+use rustls::CipherSuite;
+
+use super::names;
+
+/// The parts of a ClientHello that explain a failed negotiation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Offer {
+    pub(crate) cipher_suites: Vec<CipherSuite>,
+}
+
+thread_local! {
+    static LAST_OFFER: RefCell<Option<Offer>> = const { RefCell::new(None) };
+}
+
+/// Called by the certificate resolver with the ClientHello being handled on this thread.
+pub(crate) fn record(hello: &ClientHello<'_>) {
+    let offer = Offer {
+        cipher_suites: hello.cipher_suites().to_vec(),
+    };
+    LAST_OFFER.with(|slot| *slot.borrow_mut() = Some(offer));
+}
+
+/// Takes the offer recorded on this thread since the last call, if any.
+pub(crate) fn take() -> Option<Offer> {
+    LAST_OFFER.with(|slot| slot.borrow_mut().take())
+}
+
+impl Offer {
+    /// Whether the client offered any suite this engine can negotiate.
+    pub(crate) fn offers_a_supported_suite(&self) -> bool {
+        super::provider()
+            .cipher_suites
+            .iter()
+            .any(|ours| self.cipher_suites.contains(&ours.suite()))
+    }
+
+    /// Whether every suite the client offered is an RSA key-transport suite.
+    pub(crate) fn offers_only_rsa_key_transport(&self) -> bool {
+        let mut real = self.real_suites().peekable();
+        real.peek().is_some() && real.all(|s| names::rsa_key_transport_suite_name(s).is_some())
+    }
+
+    /// The offered suites by IANA name (or number), at most a few.
+    pub(crate) fn describe_suites(&self) -> String {
+        const SHOWN: usize = 6;
+        let named: Vec<String> = self.real_suites().map(suite_label).collect();
+        match named.len() {
+            0 => "no cipher suite at all".to_owned(),
+            n if n <= SHOWN => named.join(", "),
+            n => format!("{} and {} more", named[..SHOWN].join(", "), n - SHOWN),
+        }
+    }
+
+    /// The offered suite ids, without the signalling values TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+    /// and TLS_FALLBACK_SCSV, which are not suites.
+    fn real_suites(&self) -> impl Iterator<Item = u16> + '_ {
+        self.cipher_suites
+            .iter()
+            .map(|s| u16::from(*s))
+            .filter(|s| !matches!(s, 0x00ff | 0x5600))
+    }
+}
+
+fn suite_label(suite: u16) -> String {
+    names::cipher_suite_name(suite)
+        .or_else(|| names::rsa_key_transport_suite_name(suite))
+        .and_then(|name| name.to_str().ok())
+        .map_or_else(|| format!("0x{suite:04x}"), str::to_owned)
+}
