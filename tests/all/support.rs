@@ -1,0 +1,961 @@
+//! Helpers shared by the integration tests (and by `examples/demo.rs`): the generated test
+//! PKI, C programs compiled against the library cargo just built, and child processes that
+//! can neither outlive nor hang a test.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
+use time::OffsetDateTime;
+
+/// Upper bound for every wait on a peer: a hung peer fails its test instead of hanging CI.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Locks a mutex even if a panicking test poisoned it: the data behind our locks (caches,
+/// collected output) stays consistent whatever panicked.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------
+// Test PKI
+// ---------------------------------------------------------------------------------------
+
+/// A directory of certificates and keys (the file list is in the project's test-PKI
+/// contract), removed when the value is dropped.
+///
+/// Besides the listed files, every chain `X.pem` has `X-leaf.pem` (its first certificate
+/// alone), and the intermediates are in `intermediate.pem` and `unknown-intermediate.pem`:
+/// `openssl s_server` takes the leaf and the rest of the chain as separate files.
+pub struct Pki {
+    dir: PathBuf,
+}
+
+/// The names of every leaf but "wronghost".
+const LOCAL: &[&str] = &["localhost", "127.0.0.1"];
+
+/// A CA that can sign, plus its certificate in PEM.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+/// Which leaves a generated PKI contains.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every file of the contract; needs the `openssl` CLI (RSA keys, PKCS#1 and SEC1 forms).
+    Full,
+    /// `ca.pem` and the `ecdsa-p256` chain only, made in-process.
+    Basic,
+}
+
+impl Pki {
+    /// Generates every file of the test-PKI contract. Needs the `openssl` command.
+    pub fn generate() -> Pki {
+        Pki::build(Scope::Full)
+    }
+
+    /// Generates `ca.pem` and the `ecdsa-p256` chain and key only, without any external
+    /// tool (the demo needs nothing but cargo and a C compiler).
+    pub fn generate_basic() -> Pki {
+        Pki::build(Scope::Basic)
+    }
+
+    /// A full PKI shared by the tests that run at the same time. RSA key generation is the
+    /// slow part, so concurrent tests reuse one directory; it is removed once the last
+    /// holder drops it, and the next caller generates a fresh one.
+    pub fn shared() -> Arc<Pki> {
+        static SHARED: Mutex<Weak<Pki>> = Mutex::new(Weak::new());
+        let mut slot = lock(&SHARED);
+        if let Some(pki) = slot.upgrade() {
+            return pki;
+        }
+        let pki = Arc::new(Pki::generate());
+        *slot = Arc::downgrade(&pki);
+        pki
+    }
+
+    /// The directory holding the files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of one file of the PKI, e.g. `pki.path("ca.pem")`. Panics if there is no such
+    /// file, so a typo fails loudly instead of testing a missing-file error by accident.
+    pub fn path(&self, name: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        assert!(
+            path.is_file(),
+            "the test PKI has no file {name} (in {})",
+            self.dir.display()
+        );
+        path
+    }
+
+    /// [`Pki::path`] as a `String`, for command-line arguments.
+    pub fn arg(&self, name: &str) -> String {
+        self.path(name)
+            .to_str()
+            .expect("temp dir path is UTF-8")
+            .to_owned()
+    }
+
+    fn build(scope: Scope) -> Pki {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "embertls-pki-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A directory left by an earlier process that had the same pid.
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create PKI directory");
+        let pki = Pki { dir };
+        pki.populate(scope);
+        pki
+    }
+
+    fn populate(&self, scope: Scope) {
+        let root = Ca::root("embertls test root");
+        let intermediate = Ca::intermediate("embertls test intermediate", &root);
+        self.write("ca.pem", &root.pem);
+        self.write("intermediate.pem", &intermediate.pem);
+
+        let p256 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
+        self.leaf("ecdsa-p256", &p256, LOCAL, Validity::Current, &intermediate);
+        if scope == Scope::Basic {
+            return;
+        }
+
+        self.convert_key(
+            "ecdsa-p256.key",
+            "ecdsa-p256-sec1.key",
+            &["ec"],
+            "EC PRIVATE KEY",
+        );
+
+        let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("P-384 key");
+        self.leaf("ecdsa-p384", &p384, LOCAL, Validity::Current, &intermediate);
+
+        let ed25519 = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("Ed25519 key");
+        self.leaf("ed25519", &ed25519, LOCAL, Validity::Current, &intermediate);
+
+        let rsa = openssl_rsa_key();
+        self.leaf("rsa", &rsa, LOCAL, Validity::Current, &intermediate);
+        self.convert_key(
+            "rsa.key",
+            "rsa-pkcs1.key",
+            &["rsa", "-traditional"],
+            "RSA PRIVATE KEY",
+        );
+
+        let key = || KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
+        self.leaf("expired", &key(), LOCAL, Validity::Expired, &intermediate);
+        self.leaf("notyet", &key(), LOCAL, Validity::NotYet, &intermediate);
+        self.leaf(
+            "wronghost",
+            &key(),
+            &["other.example"],
+            Validity::Current,
+            &intermediate,
+        );
+
+        let other_root = Ca::root("embertls untrusted root");
+        let other_intermediate = Ca::intermediate("embertls untrusted intermediate", &other_root);
+        self.write("unknown-intermediate.pem", &other_intermediate.pem);
+        self.leaf(
+            "unknown-ca",
+            &key(),
+            LOCAL,
+            Validity::Current,
+            &other_intermediate,
+        );
+
+        let badsig = self.leaf("badsig", &key(), LOCAL, Validity::Current, &intermediate);
+        // The last byte of a certificate is the last byte of its signature BIT STRING
+        // (for ECDSA, of the INTEGER s): flipping it keeps the DER well formed and the
+        // certificate parseable, only the signature stops verifying.
+        let mut der = badsig.der().to_vec();
+        *der.last_mut().expect("non-empty DER") ^= 0x01;
+        let altered = pem_block("CERTIFICATE", &der);
+        self.write("badsig-leaf.pem", &altered);
+        self.write("badsig.pem", &format!("{altered}{}", intermediate.pem));
+
+        self.write(
+            "garbage.pem",
+            "this is not PEM\njust some words in a file\n",
+        );
+        self.write("empty.pem", "");
+    }
+
+    /// Writes `NAME.pem` (leaf then intermediate), `NAME-leaf.pem` and `NAME.key` (PKCS#8).
+    fn leaf(
+        &self,
+        name: &str,
+        key: &KeyPair,
+        names: &[&str],
+        validity: Validity,
+        ca: &Ca,
+    ) -> Certificate {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("valid SAN");
+        params.distinguished_name = common_name(&names[0]);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        (params.not_before, params.not_after) = validity.range();
+        let cert = params.signed_by(key, &ca.issuer).expect("sign leaf");
+        self.write(&format!("{name}-leaf.pem"), &cert.pem());
+        self.write(&format!("{name}.pem"), &format!("{}{}", cert.pem(), ca.pem));
+        self.write(&format!("{name}.key"), &key.serialize_pem());
+        cert
+    }
+
+    /// Re-encodes a key with `openssl <args>` and checks the PEM label of the result.
+    fn convert_key(&self, from: &str, to: &str, args: &[&str], label: &str) {
+        let out = Command::new("openssl")
+            .args(args)
+            .arg("-in")
+            .arg(self.path(from))
+            .arg("-out")
+            .arg(self.dir.join(to))
+            .output()
+            .expect("run openssl (a test dependency)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = fs::read_to_string(self.dir.join(to)).expect("read converted key");
+        assert!(
+            text.starts_with(&format!("-----BEGIN {label}-----")),
+            "openssl {args:?} wrote:\n{text}"
+        );
+    }
+
+    fn write(&self, name: &str, contents: &str) {
+        fs::write(self.dir.join(name), contents).unwrap_or_else(|e| panic!("write {name}: {e}"));
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Ca {
+    fn root(name: &str) -> Ca {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("CA key");
+        let params = ca_params(name);
+        let pem = params.self_signed(&key).expect("self-sign root").pem();
+        Ca {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
+    }
+
+    fn intermediate(name: &str, parent: &Ca) -> Ca {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("CA key");
+        let params = ca_params(name);
+        let pem = params
+            .signed_by(&key, &parent.issuer)
+            .expect("sign intermediate")
+            .pem();
+        Ca {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
+    }
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = common_name(name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    (params.not_before, params.not_after) = Validity::Current.range();
+    params
+}
+
+fn common_name(name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    dn
+}
+
+#[derive(Clone, Copy)]
+enum Validity {
+    Current,
+    Expired,
+    NotYet,
+}
+
+impl Validity {
+    fn range(self) -> (OffsetDateTime, OffsetDateTime) {
+        let now = OffsetDateTime::now_utc();
+        let days = time::Duration::days;
+        match self {
+            Validity::Current => (now - days(1), now + days(365)),
+            Validity::Expired => (now - days(60), now - days(30)),
+            Validity::NotYet => (now + days(30), now + days(60)),
+        }
+    }
+}
+
+/// ring cannot generate RSA keys, so the RSA leaf key comes from the openssl CLI (PKCS#8).
+fn openssl_rsa_key() -> KeyPair {
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("run openssl (a test dependency)");
+    assert!(
+        out.status.success(),
+        "openssl genpkey failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).expect("PEM is ASCII");
+    KeyPair::from_pem(&pem).expect("load the RSA key into rcgen")
+}
+
+/// PEM-encodes DER with 64-column lines, as RFC 7468 asks.
+pub fn pem_block(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | ((*b as u32) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Data
+// ---------------------------------------------------------------------------------------
+
+/// `len` pseudo-random bytes from `seed` (splitmix64): the same every run, and not
+/// compressible or patterned in a way that could hide a reordering bug.
+pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Building C programs against the library
+// ---------------------------------------------------------------------------------------
+
+/// The directory cargo built the library into (target/debug): the test binary lives in
+/// target/debug/deps, an example in target/debug/examples, so it is two levels up.
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the executable sits two levels below the target profile directory");
+    assert!(
+        dir.join("libembertls.so").is_file(),
+        "no libembertls.so in {}: run this through cargo, which builds the library first",
+        dir.display()
+    );
+    dir.to_path_buf()
+}
+
+/// The public headers (include/embertls.h).
+pub fn include_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
+}
+
+/// Root of the crate, for paths such as examples-c/ and tests/peers/.
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles `sources` into the program `name` (in target/debug/c-tests/), linked against
+/// libembertls.so with an rpath so it runs without LD_LIBRARY_PATH. Each name is compiled
+/// once per process; panics with the compiler's output when compilation fails.
+pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
+    /// Program name -> (its sources, the executable).
+    type Built = HashMap<String, (Vec<PathBuf>, PathBuf)>;
+    static BUILT: Mutex<Option<Built>> = Mutex::new(None);
+    // Held during compilation, so two tests asking for one program compile it once.
+    let mut built = lock(&BUILT);
+    let built = built.get_or_insert_with(HashMap::new);
+    let sources: Vec<PathBuf> = sources.iter().map(|p| p.to_path_buf()).collect();
+    if let Some((srcs, exe)) = built.get(name) {
+        assert_eq!(
+            srcs, &sources,
+            "build_c({name}) called with different sources"
+        );
+        return exe.clone();
+    }
+
+    let lib = lib_dir();
+    let out_dir = lib.join("c-tests");
+    fs::create_dir_all(&out_dir).expect("create c-tests directory");
+    let exe = out_dir.join(name);
+    // Another process (the demo, a second test run) may be running the old binary: build
+    // beside it and rename, which replaces the file without touching the running one.
+    let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .arg("-I")
+        .arg(include_dir())
+        .args(&sources)
+        .arg("-o")
+        .arg(&tmp)
+        .arg("-L")
+        .arg(&lib)
+        .args(["-lembertls", "-lpthread"])
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    let out = cc.output().expect("run cc");
+    if !out.status.success() {
+        let _ = fs::remove_file(&tmp);
+        panic!(
+            "compiling {name} failed: {cc:?}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fs::rename(&tmp, &exe).expect("move the compiled program into place");
+    built.insert(name.to_owned(), (sources, exe.clone()));
+    exe
+}
+
+fn build_example(name: &str) -> PathBuf {
+    let source = manifest_dir().join("examples-c").join(format!("{name}.c"));
+    build_c(&format!("example-{name}"), &[&source])
+}
+
+/// examples-c/client.c, built.
+pub fn example_client() -> PathBuf {
+    build_example("client")
+}
+
+/// examples-c/server.c (a thread per connection), built.
+pub fn example_server() -> PathBuf {
+    build_example("server")
+}
+
+/// examples-c/poll_server.c (one thread, poll(), memory mode), built.
+pub fn example_poll_server() -> PathBuf {
+    build_example("poll_server")
+}
+
+/// A Python peer script in tests/peers/.
+pub fn peer_script(name: &str) -> PathBuf {
+    manifest_dir().join("tests").join("peers").join(name)
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------
+
+/// What a pipe delivered so far, and whether it ended.
+#[derive(Default)]
+struct PipeData {
+    bytes: Vec<u8>,
+    ended: bool,
+}
+
+/// Everything a pipe has delivered so far, filled by a reader thread.
+#[derive(Clone, Default)]
+struct Collected(Arc<(Mutex<PipeData>, Condvar)>);
+
+impl Collected {
+    fn spawn(mut pipe: impl Read + Send + 'static) -> (Collected, JoinHandle<()>) {
+        let collected = Collected::default();
+        let sink = collected.clone();
+        let handle = thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    // Any other error ends the stream as EOF would: nothing more will come.
+                    result => result.unwrap_or(0),
+                };
+                let (mutex, cond) = &*sink.0;
+                let mut state = lock(mutex);
+                if n == 0 {
+                    state.ended = true;
+                    cond.notify_all();
+                    return;
+                }
+                state.bytes.extend_from_slice(&buf[..n]);
+                cond.notify_all();
+            }
+        });
+        (collected, handle)
+    }
+
+    /// Waits until the pipe reached EOF; false if the deadline passed first.
+    fn wait_eof(&self, deadline: Instant) -> bool {
+        self.wait(deadline, |_| false);
+        lock(&self.0 .0).ended
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        lock(&self.0 .0).bytes.clone()
+    }
+
+    /// Waits until `done(data)` holds or the pipe reached EOF (returns whether `done` held)
+    /// or the deadline passed (returns false).
+    fn wait(&self, deadline: Instant, done: impl Fn(&[u8]) -> bool) -> bool {
+        let (mutex, cond) = &*self.0;
+        let mut state = lock(mutex);
+        loop {
+            if done(&state.bytes) {
+                return true;
+            }
+            let now = Instant::now();
+            if state.ended || now >= deadline {
+                return false;
+            }
+            state = cond
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+}
+
+/// How a child process ended, with all it wrote.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The exit code; panics (with the stderr) if a signal killed the process.
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or_else(|| {
+            panic!(
+                "killed by a signal ({:?}); stderr:\n{}",
+                self.status, self.stderr
+            )
+        })
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// A child process with piped stdio: stdin is fed from a thread (so a full pipe never
+/// blocks the test), stdout and stderr are collected by threads. Killed if dropped while
+/// running, so a failing test leaves no peers behind.
+pub struct Proc {
+    name: String,
+    child: Child,
+    stdin: Option<Sender<Vec<u8>>>,
+    stdout: Collected,
+    stderr: Collected,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Proc {
+    /// Starts `cmd` with all three standard streams piped. `name` is used in messages.
+    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let mut pipe_in = child.stdin.take().expect("piped stdin");
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        // Writes whatever is queued; the pipe closes (EOF for the child) once the sender
+        // is dropped. A write error means the child stopped reading, which its exit
+        // status and output will explain better than we can here.
+        thread::spawn(move || {
+            for data in rx {
+                if pipe_in.write_all(&data).is_err() {
+                    return;
+                }
+            }
+        });
+        let (stdout, out_reader) = Collected::spawn(child.stdout.take().expect("piped stdout"));
+        let (stderr, err_reader) = Collected::spawn(child.stderr.take().expect("piped stderr"));
+        Proc {
+            name: name.to_owned(),
+            child,
+            stdin: Some(tx),
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+        }
+    }
+
+    /// The process id (to find its sockets in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Queues bytes for the child's stdin.
+    pub fn send(&self, data: impl Into<Vec<u8>>) {
+        if let Some(tx) = &self.stdin {
+            // Fails only when the writer gave up on a dead child: nothing left to do.
+            let _ = tx.send(data.into());
+        }
+    }
+
+    /// Closes stdin once everything queued has been written (the child sees EOF).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// What the child wrote to stderr so far.
+    pub fn stderr_now(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.snapshot()).into_owned()
+    }
+
+    /// Whether the child has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits until the child's stdout holds at least `n` bytes and returns the first `n`.
+    /// Panics (with its stderr) if stdout ends first or on timeout.
+    pub fn stdout_exactly(&self, n: usize) -> Vec<u8> {
+        if !self.stdout.wait(Instant::now() + TIMEOUT, |d| d.len() >= n) {
+            panic!(
+                "{}: expected {n} bytes on stdout, got {} (stdout ended or {TIMEOUT:?} passed); stderr:\n{}",
+                self.name,
+                self.stdout.snapshot().len(),
+                self.stderr_now()
+            );
+        }
+        self.stdout.snapshot()[..n].to_vec()
+    }
+
+    /// Waits for a complete stdout line that `pick` maps to a value.
+    pub fn stdout_line<T>(&self, pick: impl Fn(&str) -> Option<T>) -> T {
+        self.line(&self.stdout, "stdout", pick)
+    }
+
+    /// Waits for a complete stderr line that `pick` maps to a value.
+    pub fn stderr_line<T>(&self, pick: impl Fn(&str) -> Option<T>) -> T {
+        self.line(&self.stderr, "stderr", pick)
+    }
+
+    fn line<T>(&self, stream: &Collected, which: &str, pick: impl Fn(&str) -> Option<T>) -> T {
+        let find = |data: &[u8]| {
+            let text = String::from_utf8_lossy(data);
+            let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            complete.lines().find_map(&pick)
+        };
+        if !stream.wait(Instant::now() + TIMEOUT, |d| find(d).is_some()) {
+            panic!(
+                "{}: the expected {which} line never came; stdout:\n{}\nstderr:\n{}",
+                self.name,
+                String::from_utf8_lossy(&self.stdout.snapshot()),
+                self.stderr_now()
+            );
+        }
+        find(&stream.snapshot()).expect("line was found")
+    }
+
+    /// Closes stdin and waits for the child to exit and its output to end. On timeout it
+    /// kills the child and panics with what it wrote.
+    pub fn finish(mut self) -> Finished {
+        self.close_stdin();
+        self.wait_for_exit()
+    }
+
+    /// Waits for the child to exit on its own, stdin left open (a child that must notice
+    /// something without being told by an EOF). On timeout it kills the child and panics
+    /// with what it wrote.
+    pub fn wait_for_exit(mut self) -> Finished {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "{} did not exit within {TIMEOUT:?} (killed); stdout: {} bytes; stderr:\n{}",
+                        self.name,
+                        self.stdout.snapshot().len(),
+                        self.stderr_now()
+                    );
+                }
+                Err(e) => panic!("waiting for {}: {e}", self.name),
+            }
+        };
+        self.close_stdin();
+        // A grandchild holding the pipes open would keep them from ending: wait for the
+        // output only until the deadline, and join the readers only once it has ended.
+        if self.stdout.wait_eof(deadline) && self.stderr.wait_eof(deadline) {
+            for reader in self.readers.drain(..) {
+                let _ = reader.join();
+            }
+        }
+        Finished {
+            status,
+            stdout: self.stdout.snapshot(),
+            stderr: String::from_utf8_lossy(&self.stderr.snapshot()).into_owned(),
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a program to completion with `input` on stdin.
+pub fn run(name: &str, cmd: Command, input: &[u8]) -> Finished {
+    let mut proc = Proc::spawn(name, cmd);
+    proc.send(input);
+    proc.close_stdin();
+    proc.finish()
+}
+
+// ---------------------------------------------------------------------------------------
+// Ports
+// ---------------------------------------------------------------------------------------
+
+/// A port that was free a moment ago, for peers that cannot bind port 0 and report it
+/// (`openssl s_server -quiet` says nothing). Another process may take it before the peer
+/// binds: [`spawn_listening`] retries in that case.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
+
+/// Whether process `pid` has a socket listening on 127.0.0.1:`port` (or 0.0.0.0:`port`).
+/// Read from /proc so that checking does not use up one of the peer's accepts, as a test
+/// connection would (s_server -naccept 1 counts it).
+fn listening_inode(pid: u32, port: u16) -> bool {
+    let table = fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+            let (ip, p) = local.split_once(':')?;
+            let listens = *state == "0A" && u16::from_str_radix(p, 16).ok()? == port;
+            (listens && (ip == "0100007F" || ip == "00000000")).then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|target| {
+            inodes
+                .iter()
+                .any(|inode| target.as_os_str() == inode.as_str())
+        })
+}
+
+/// Starts a peer that listens on a port we pick (`make(port)` builds its command) and
+/// waits until it listens. If it exits first (the port was taken meanwhile) it is tried
+/// again on another port.
+pub fn spawn_listening(name: &str, make: impl Fn(u16) -> Command) -> (Proc, u16) {
+    let mut failures = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut proc = Proc::spawn(name, make(port));
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if listening_inode(proc.pid(), port) {
+                return (proc, port);
+            }
+            if proc.has_exited() {
+                let out = proc.finish();
+                failures.push_str(&format!("port {port}: {:?}: {}\n", out.status, out.stderr));
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not listen on {port} within {TIMEOUT:?}"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    panic!("{name} could not listen:\n{failures}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The C examples
+// ---------------------------------------------------------------------------------------
+
+/// The two echo servers of examples-c/.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    /// server.c: a thread per connection, blocking fd mode.
+    Threaded,
+    /// poll_server.c: one thread, poll(), memory mode.
+    Poll,
+}
+
+/// One of our example servers, listening.
+pub struct EmberServer {
+    proc: Proc,
+    pub port: u16,
+}
+
+impl EmberServer {
+    /// Starts the server on 127.0.0.1 port 0 with `cert`/`key`, serving `max_conns`
+    /// connections and then exiting; `extra` are further options (`--tls12`, ...).
+    pub fn start(
+        kind: ServerKind,
+        cert: &Path,
+        key: &Path,
+        extra: &[&str],
+        max_conns: usize,
+    ) -> EmberServer {
+        let (exe, name) = match kind {
+            ServerKind::Threaded => (example_server(), "examples-c/server"),
+            ServerKind::Poll => (example_poll_server(), "examples-c/poll_server"),
+        };
+        let mut cmd = Command::new(exe);
+        cmd.args(["--listen", "127.0.0.1:0", "--cert"])
+            .arg(cert)
+            .arg("--key")
+            .arg(key)
+            .args(extra)
+            .args(["--max-conns", &max_conns.to_string()]);
+        let proc = Proc::spawn(name, cmd);
+        let port = proc.stdout_line(|line| {
+            line.strip_prefix("listening on 127.0.0.1:")?
+                .trim()
+                .parse()
+                .ok()
+        });
+        EmberServer { proc, port }
+    }
+
+    /// "127.0.0.1:PORT".
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Waits for the server to exit (it does after `max_conns` connections).
+    pub fn finish(self) -> Finished {
+        self.proc.finish()
+    }
+}
+
+/// Runs examples-c/client with `args`, sending `input`, until it exits.
+pub fn run_client<S: AsRef<OsStr>>(args: &[S], input: &[u8]) -> Finished {
+    run("examples-c/client", client_command(args), input)
+}
+
+/// The examples-c/client command line, for tests that drive its stdin themselves.
+pub fn client_command<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    let mut cmd = Command::new(example_client());
+    cmd.args(args);
+    cmd
+}
+
+/// The `key=value` fields of one summary line the examples print after a handshake:
+/// `embertls: version=TLSv1.3 suite=... group=... server_name=... [handshake_ms=...]`.
+pub struct Summary(HashMap<String, String>);
+
+impl Summary {
+    /// A field; panics if the line had no such field.
+    pub fn get(&self, key: &str) -> &str {
+        self.0
+            .get(key)
+            .unwrap_or_else(|| panic!("summary has no {key}: {:?}", self.0))
+    }
+}
+
+/// Every summary line in an example's stderr, in order.
+pub fn summaries(stderr: &str) -> Vec<Summary> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("embertls: "))
+        .filter(|rest| rest.starts_with("version="))
+        .map(|rest| {
+            Summary(
+                rest.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The single summary line of a one-connection run.
+pub fn only_summary(stderr: &str) -> Summary {
+    let mut all = summaries(stderr);
+    assert_eq!(all.len(), 1, "expected one handshake summary in:\n{stderr}");
+    all.pop().expect("one summary")
+}
+
+/// Lines of an example's stderr that are not handshake summaries: errors and warnings.
+pub fn non_summary_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| !line.starts_with("embertls: version="))
+        .collect()
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""TLS echo server for the interop tests (Python's ssl module, i.e. OpenSSL).
+
+Binds 127.0.0.1 on a port chosen by the OS and prints that port on stdout. For each
+connection it prints one line to stderr:
+
+    python: version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 sni=localhost
+
+then echoes until the client's close_notify and answers with its own (unwrap). A
+transport EOF without close_notify is an error here (exit 1): the tests rely on this
+to prove that the client ended the connection properly.
+
+--truncate: echo the first chunk, then shut the TCP connection down without
+close_notify, so the client sees a truncated stream.
+"""
+
+import argparse
+import socket
+import ssl
+import sys
+
+VERSIONS = {"tls12": ssl.TLSVersion.TLSv1_2, "tls13": ssl.TLSVersion.TLSv1_3}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cert", required=True, help="PEM chain, leaf first")
+    p.add_argument("--key", required=True, help="PEM private key")
+    p.add_argument("--version", choices=sorted(VERSIONS), help="only this TLS version")
+    p.add_argument("--conns", type=int, default=1, help="connections to serve, then exit")
+    p.add_argument("--truncate", action="store_true")
+    p.add_argument("--timeout", type=float, default=60.0, help="per-socket timeout, seconds")
+    return p.parse_args()
+
+
+def make_context(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    if args.version:
+        ctx.minimum_version = ctx.maximum_version = VERSIONS[args.version]
+    return ctx
+
+
+def serve(ctx, raw, truncate, seen_sni):
+    seen_sni.clear()
+    tls = ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+    name, _, _ = tls.cipher()
+    sni = seen_sni[0] if seen_sni else "-"
+    print(f"python: version={tls.version()} cipher={name} sni={sni}", file=sys.stderr, flush=True)
+    if truncate:
+        data = tls.recv(65536)
+        tls.sendall(data)
+        # Detaching leaves the TLS state behind without a close_notify; shutting down
+        # only our direction and draining keeps the kernel from answering with a RST,
+        # so the client sees a plain EOF.
+        timeout = tls.gettimeout()
+        plain = socket.socket(fileno=tls.detach())
+        plain.settimeout(timeout)
+        plain.shutdown(socket.SHUT_WR)
+        while plain.recv(65536):
+            pass
+        plain.close()
+        return
+    while True:
+        data = tls.recv(65536)
+        if not data:
+            break
+        tls.sendall(data)
+    tls.unwrap().close()
+
+
+def main():
+    args = parse_args()
+    ctx = make_context(args)
+    seen_sni = []
+    ctx.sni_callback = lambda _sslobj, name, _ctx: seen_sni.append(name or "-")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        print(listener.getsockname()[1], flush=True)
+        for _ in range(args.conns):
+            raw, _ = listener.accept()
+            raw.settimeout(args.timeout)
+            try:
+                serve(ctx, raw, args.truncate, seen_sni)
+            except (ssl.SSLError, OSError) as e:
+                print(f"python: connection failed: {e!r}", file=sys.stderr, flush=True)
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
