@@ -7,7 +7,8 @@ use std::process::Command;
 use crate::support::{lib_dir, manifest_dir};
 
 fn generated_header() -> String {
-    std::fs::read_to_string(concat!(env!("OUT_DIR"), "/embertls.h")).expect("build.rs wrote the header")
+    std::fs::read_to_string(concat!(env!("OUT_DIR"), "/embertls.h"))
+        .expect("build.rs wrote the header")
 }
 
 /// Names of the functions the header declares.
@@ -30,7 +31,10 @@ fn committed_header_equals_the_generated_one() {
         .current_dir(manifest_dir())
         .output()
         .expect("git runs");
-    assert!(committed.status.success(), "include/embertls.h is not committed");
+    assert!(
+        committed.status.success(),
+        "include/embertls.h is not committed"
+    );
     assert!(
         String::from_utf8_lossy(&committed.stdout) == generated_header(),
         "include/embertls.h differs from what cbindgen generates: build, then commit the header"
@@ -48,10 +52,23 @@ fn every_declared_function_is_documented() {
             .iter()
             .position(|l| !l.starts_with(' ') && l.contains(&format!("{name}(")))
             .expect("declared");
-        assert_eq!(lines[at - 1].trim(), "*/", "{name} has no comment right above it");
-        let comment_start = lines[..at].iter().rposition(|l| l.trim() == "/**").expect("opened");
-        let words = lines[comment_start..at].join(" ").split_whitespace().count();
-        assert!(words >= 15, "{name}'s comment is too thin to say results and ownership");
+        assert_eq!(
+            lines[at - 1].trim(),
+            "*/",
+            "{name} has no comment right above it"
+        );
+        let comment_start = lines[..at]
+            .iter()
+            .rposition(|l| l.trim() == "/**")
+            .expect("opened");
+        let words = lines[comment_start..at]
+            .join(" ")
+            .split_whitespace()
+            .count();
+        assert!(
+            words >= 15,
+            "{name}'s comment is too thin to say results and ownership"
+        );
     }
 }
 
@@ -118,5 +135,8 @@ fn version_macros_match_the_crate_version() {
             "{macro_name} is not {value}"
         );
     }
-    assert!(header.contains(&format!("#define EMBER_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"))));
+    assert!(header.contains(&format!(
+        "#define EMBER_VERSION_STRING \"{}\"",
+        env!("CARGO_PKG_VERSION")
+    )));
 }
