@@ -140,3 +140,35 @@ fn version_macros_match_the_crate_version() {
         env!("CARGO_PKG_VERSION")
     )));
 }
+
+#[test]
+fn the_readme_c_example_compiles_warning_free() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let code = readme
+        .split("```c\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README.md has a C example");
+    let dir = lib_dir().join("c-tests");
+    std::fs::create_dir_all(&dir).expect("c-tests directory");
+    let source = dir.join("readme_example.c");
+    std::fs::write(&source, code).expect("write the example");
+    let out = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+        ])
+        .arg(crate::support::include_dir())
+        .arg(&source)
+        .output()
+        .expect("cc runs");
+    assert!(
+        out.status.success(),
+        "the README's C example does not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
