@@ -37,16 +37,6 @@
 #include <stddef.h>
 
 /**
- * TLS 1.2 on the wire.
- */
-#define TLS1_2 771
-
-/**
- * TLS 1.3 on the wire.
- */
-#define TLS1_3 772
-
-/**
  * The outcome of every fallible embertls function.
  *
  * Values are fixed and grouped by hundreds so a caller can test a class with

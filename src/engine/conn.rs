@@ -188,9 +188,14 @@ impl Conn {
     /// peer's close_notify; `UnexpectedEof` when the transport ended without one.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.run(Op::Read, |conn| {
-            conn.drive_handshake()?;
+            conn.finish_handshake()?;
             if buf.is_empty() {
                 return Ok(0);
+            }
+            // Fed bytes come before a fed end of stream: process them, or rustls would
+            // report the end first and lose the data.
+            if conn.unprocessed {
+                conn.process()?;
             }
             loop {
                 match conn.tls.reader().read(buf) {
@@ -205,9 +210,20 @@ impl Conn {
                     }
                     Err(e) => return Err(Error::from_io("reading decrypted data failed", &e)),
                 }
-                // Post-handshake messages (tickets, key updates) may owe the peer a reply.
-                conn.flush_output()?;
-                conn.receive()?;
+                // Post-handshake messages (tickets, key updates) may owe the peer a reply;
+                // sending it must not keep us from reading what already arrived, or two
+                // peers that both wait on a full socket would wait forever.
+                let write_blocked = match conn.flush_output() {
+                    Ok(()) => false,
+                    Err(e) if e.kind() == ErrorKind::WantWrite => true,
+                    Err(e) => return Err(e),
+                };
+                match conn.receive() {
+                    Err(e) if e.kind() == ErrorKind::WantRead && write_blocked => {
+                        return Err(Error::progress(ErrorKind::WantWrite))
+                    }
+                    other => other?,
+                }
             }
         })
     }
@@ -217,7 +233,7 @@ impl Conn {
     /// says that nothing could be accepted until output moves.
     pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.run(Op::Write, |conn| {
-            conn.drive_handshake()?;
+            conn.finish_handshake()?;
             let mut accepted = 0;
             while accepted < data.len() {
                 let room = OUTPUT_LIMIT.saturating_sub(conn.pending_output());
@@ -357,6 +373,17 @@ impl Conn {
         }
     }
 
+    /// For read and write: completes the handshake if it is still running. Once it is
+    /// done, pending output is the caller's business (flush, or the next write).
+    fn finish_handshake(&mut self) -> Result<(), Error> {
+        if self.tls.is_handshaking() {
+            self.drive_handshake()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs the handshake to completion, including sending our last flight.
     fn drive_handshake(&mut self) -> Result<(), Error> {
         loop {
             self.flush_output()?;

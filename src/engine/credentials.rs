@@ -32,7 +32,9 @@ pub(crate) fn load(
         ));
     }
 
-    let key_der = pem::sections(key_pem, key_what)?
+    // Whatever is wrong with the key input (empty, not PEM, no key in it) is a key problem.
+    let key_der = pem::sections(key_pem, key_what)
+        .map_err(|e| Error::new(ErrorKind::BadKey, e.detail()))?
         .into_iter()
         .find_map(private_key)
         .ok_or_else(|| {

@@ -1,0 +1,184 @@
+/* Shared pieces of the C API test program (api_test): the check macros, the case runner and
+ * the helpers that build configs and connection pairs and drive them over the three I/O modes.
+ *
+ * A check that fails prints file:line with what was expected and what came back, then jumps to
+ * the `out:` label of the enclosing function, so each function frees what it made in one place.
+ * Helpers that run checks return bool (true = every check held). */
+#ifndef EMBERTLS_TEST_CHECK_H
+#define EMBERTLS_TEST_CHECK_H
+
+#include <embertls.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+void check_failed(const char *file, int line, const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            check_failed(__FILE__, __LINE__, "%s", #cond);                                     \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                                   \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            check_failed(__FILE__, __LINE__, __VA_ARGS__);                                     \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_RC(want, expr)                                                                   \
+    do {                                                                                       \
+        ember_result want_ = (want), got_ = (expr);                                            \
+        if (got_ != want_) {                                                                   \
+            check_failed(__FILE__, __LINE__, "%s: expected %s, got %s", #expr,                 \
+                         ember_result_name(want_), ember_result_name(got_));                   \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+/* As CHECK_RC, and on failure also prints the connection's ember_conn_last_error text. */
+#define CHECK_CONN_RC(conn, want, expr)                                                        \
+    do {                                                                                       \
+        ember_result want_ = (want), got_ = (expr);                                            \
+        if (got_ != want_) {                                                                   \
+            check_failed(__FILE__, __LINE__, "%s: expected %s, got %s (detail: %s)", #expr,    \
+                         ember_result_name(want_), ember_result_name(got_),                    \
+                         conn_detail(conn));                                                   \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_EQ(want, got)                                                                    \
+    do {                                                                                       \
+        unsigned long long w_ = (unsigned long long)(want), g_ = (unsigned long long)(got);    \
+        if (w_ != g_) {                                                                        \
+            check_failed(__FILE__, __LINE__, "%s: expected %llu (0x%llx), got %llu (0x%llx)", \
+                         #got, w_, w_, g_, g_);                                                \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_STR(want, got)                                                                   \
+    do {                                                                                       \
+        const char *w_ = (want), *g_ = (got);                                                  \
+        if (g_ == NULL || strcmp(w_, g_) != 0) {                                               \
+            check_failed(__FILE__, __LINE__, "%s: expected \"%s\", got %s%s%s", #got, w_,     \
+                         g_ ? "\"" : "", g_ ? g_ : "NULL", g_ ? "\"" : "");                    \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                            \
+    do {                                                                                       \
+        const char *h_ = (hay), *n_ = (needle);                                                \
+        if (h_ == NULL || strstr(h_, n_) == NULL) {                                            \
+            check_failed(__FILE__, __LINE__, "%s: expected text containing \"%s\", got \"%s\"", \
+                         #hay, n_, h_ ? h_ : "(NULL)");                                        \
+            goto out;                                                                          \
+        }                                                                                      \
+    } while (0)
+
+/* ---- the runner (api_test.c) ---- */
+
+typedef void (*case_fn)(const void *arg);
+/* Runs fn(arg) as one test case named by the format (in a child process unless
+ * EMBER_TEST_NOFORK is set, so a crash or hang fails that case only) and prints its line. */
+void run_case(case_fn fn, const void *arg, const char *name_fmt, ...) ATTR_PRINTF(3, 4);
+
+/* ---- helpers (harness.c) ---- */
+
+extern const char *g_pki_dir;
+
+/* Path of a file in the PKI directory; the result lives until 8 more calls. */
+const char *pki(const char *file);
+/* The connection's last error detail (for messages); lives until the next call. */
+const char *conn_detail(const ember_conn *conn);
+/* Whole file into a malloc'd buffer (NULL and a check failure when unreadable). */
+uint8_t *read_file(const char *path, size_t *len);
+
+/* xorshift32: tests draw their "random" sizes and failures from a fixed seed. */
+uint32_t rng_next(uint32_t *state);
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed);
+/* Byte-for-byte comparison that reports the first difference. */
+bool same_bytes(const char *what, const uint8_t *want, const uint8_t *got, size_t len);
+
+/* A growable FIFO of bytes: the wire between two endpoints. */
+typedef struct bytes {
+    uint8_t *data;
+    size_t off, len, cap; /* live bytes are data[off .. off+len) */
+} bytes;
+void bytes_push(bytes *b, const uint8_t *p, size_t n);
+void bytes_pop(bytes *b, size_t n);
+const uint8_t *bytes_head(const bytes *b);
+void bytes_free(bytes *b);
+
+/* Configs. versions 0/0 leave the library default (TLS 1.2 and 1.3). cert is a PKI base name
+ * ("rsa" -> rsa.pem); key a PKI file name, NULL for "<cert>.key". */
+ember_config *server_config(const char *cert, const char *key, uint16_t min, uint16_t max);
+ember_config *client_config(uint16_t min, uint16_t max, bool trust_ca);
+
+typedef struct pair_opts {
+    const char *cert, *key;        /* default "ecdsa-p256" and its key */
+    uint16_t cmin, cmax, smin, smax; /* 0: library default */
+    const char *server_name;       /* default "localhost" */
+    bool builtin_roots;            /* client keeps the built-in Mozilla roots */
+} pair_opts;
+
+/* A client and a server connection in memory mode plus the bytes in flight between them.
+ * make_pair frees the configs and the trust store as soon as the connections exist: the
+ * connections must keep what they need alive. */
+typedef struct pair {
+    ember_conn *c, *s;
+    bytes c2s, s2c;
+} pair;
+bool make_pair(pair *p, const pair_opts *o);
+void pair_free(pair *p);
+
+/* Memory mode: drains everything `from` has pending into q and feeds q to `to` as far as `to`
+ * takes it (ember_conn_feed may take less; the rest stays in q). *moved grows by the bytes
+ * drained plus fed. A dead destination (*to_dead) is not fed; with to_dead non-NULL, a feed
+ * that fails with the connection's fatal error marks it dead, with NULL that is a failure. */
+bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *moved);
+/* Calls ember_conn_handshake on both sides and shuttles until both have a final answer (OK or
+ * an error) and nothing moves; returns both answers (WANT_* if it stalled). */
+bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s);
+
+/* One endpoint of a data exchange: handshake, send tx, receive rx_len bytes into rx, close,
+ * read until the peer's close_notify. Works the same over memory, callbacks and fds. */
+typedef struct side {
+    ember_conn *conn;
+    const char *who;
+    const uint8_t *tx;
+    size_t tx_len, tx_done;
+    uint8_t *rx;
+    size_t rx_len, rx_done;
+    uint32_t *rng;  /* when set, each read/write asks for a random 1..chunk bytes */
+    size_t chunk;   /* max bytes per read/write call, 0 = no limit */
+    bool hs_done, flushed, close_called, close_flushed, peer_closed;
+    bool want_read, want_write; /* what the last step was blocked on */
+} side;
+
+/* Transport work between two rounds of steps; sets *progress when bytes moved. */
+typedef bool (*between_fn)(void *ctx, side *a, side *b, bool *progress);
+bool memory_between(void *ctx, side *a, side *b, bool *progress); /* ctx: pair* */
+/* Steps a and b alternately until both are done; fails after max_idle rounds without progress. */
+bool run_sides(side *a, side *b, between_fn between, void *ctx, unsigned max_idle);
+/* Checks version, suite (and its name), group (and its name) and server name of an open conn. */
+bool check_facts(const ember_conn *conn, uint16_t version, uint16_t suite, uint16_t group,
+                 const char *server_name);
+/* The suite the library's defaults must pick for a version and a certificate key type. */
+uint16_t expected_suite(uint16_t version, const char *cert);
+
+/* ---- case groups: each runs its cases through run_case ---- */
+void run_transport_cases(void); /* t_transport.c */
+void run_failure_cases(void);   /* t_failures.c */
+void run_api_cases(void);       /* t_api.c */
+
+#endif

@@ -1,0 +1,451 @@
+/* Helpers shared by the cases: PKI paths, byte queues, configs, memory-mode pairs, and the
+ * endpoint driver (side_step/run_sides) that runs a whole exchange over any I/O mode. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *g_pki_dir;
+
+const char *pki(const char *file)
+{
+    static char bufs[8][4096];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s", g_pki_dir, file);
+    return b;
+}
+
+const char *conn_detail(const ember_conn *conn)
+{
+    static char buf[1024];
+    size_t n = 0;
+    buf[0] = '\0';
+    if (conn)
+        ember_conn_last_error(conn, buf, sizeof buf, &n);
+    return buf;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+uint8_t *read_file(const char *path, size_t *len)
+{
+    uint8_t *data = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            data = xrealloc(data, cap);
+        }
+        size_t got = fread(data + n, 1, cap - n, f);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    CHECK_MSG(!ferror(f), "cannot read %s", path);
+    fclose(f);
+    *len = n;
+    return data;
+out:
+    if (f)
+        fclose(f);
+    free(data);
+    return NULL;
+}
+
+uint32_t rng_next(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+    uint32_t st = seed ? seed : 1;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(rng_next(&st) >> 24);
+}
+
+bool same_bytes(const char *what, const uint8_t *want, const uint8_t *got, size_t len)
+{
+    if (memcmp(want, got, len) == 0)
+        return true;
+    size_t i = 0;
+    while (want[i] == got[i])
+        i++;
+    check_failed(__FILE__, __LINE__, "%s: %zu bytes differ first at offset %zu (want 0x%02x, got 0x%02x)",
+                 what, len, i, want[i], got[i]);
+    return false;
+}
+
+void bytes_push(bytes *b, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->off > 0 && b->off >= b->cap / 2) {
+        memmove(b->data, b->data + b->off, b->len);
+        b->off = 0;
+    }
+    if (b->off + b->len + n > b->cap) {
+        b->cap = 2 * (b->off + b->len + n);
+        b->data = xrealloc(b->data, b->cap);
+    }
+    memcpy(b->data + b->off + b->len, p, n);
+    b->len += n;
+}
+
+void bytes_pop(bytes *b, size_t n)
+{
+    b->off += n;
+    b->len -= n;
+    if (b->len == 0)
+        b->off = 0;
+}
+
+const uint8_t *bytes_head(const bytes *b) { return b->data ? b->data + b->off : b->data; }
+
+void bytes_free(bytes *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static const char *cfg_detail(const ember_config *cfg)
+{
+    static char buf[1024];
+    size_t n = 0;
+    buf[0] = '\0';
+    ember_config_last_error(cfg, buf, sizeof buf, &n);
+    return buf;
+}
+
+ember_config *server_config(const char *cert, const char *key, uint16_t min, uint16_t max)
+{
+    ember_config *cfg = NULL;
+    char chain[128], keyfile[128];
+    snprintf(chain, sizeof chain, "%s.pem", cert);
+    snprintf(keyfile, sizeof keyfile, "%s.key", cert);
+    CHECK_RC(EMBER_OK, ember_config_new(EMBER_ROLE_SERVER, &cfg));
+    CHECK(cfg != NULL);
+    if (min || max)
+        CHECK_RC(EMBER_OK, ember_config_set_versions(cfg, min, max));
+    ember_result rc = ember_config_add_cert_pem_file(cfg, pki(chain), pki(key ? key : keyfile));
+    CHECK_MSG(rc == EMBER_OK, "ember_config_add_cert_pem_file(%s, %s): %s (%s)", chain,
+              key ? key : keyfile, ember_result_name(rc), cfg_detail(cfg));
+    return cfg;
+out:
+    ember_config_free(cfg);
+    return NULL;
+}
+
+ember_config *client_config(uint16_t min, uint16_t max, bool trust_ca)
+{
+    ember_config *cfg = NULL;
+    ember_trust *trust = NULL;
+    CHECK_RC(EMBER_OK, ember_config_new(EMBER_ROLE_CLIENT, &cfg));
+    CHECK(cfg != NULL);
+    if (min || max)
+        CHECK_RC(EMBER_OK, ember_config_set_versions(cfg, min, max));
+    if (trust_ca) {
+        CHECK_RC(EMBER_OK, ember_trust_new(&trust));
+        CHECK(trust != NULL);
+        CHECK_RC(EMBER_OK, ember_trust_add_pem_file(trust, pki("ca.pem")));
+        CHECK_RC(EMBER_OK, ember_config_set_trust(cfg, trust));
+    }
+    /* The config holds its own reference to the trust store. */
+    ember_trust_free(trust);
+    return cfg;
+out:
+    ember_trust_free(trust);
+    ember_config_free(cfg);
+    return NULL;
+}
+
+bool make_pair(pair *p, const pair_opts *o)
+{
+    bool ok = false;
+    memset(p, 0, sizeof *p);
+    ember_config *sc = server_config(o->cert ? o->cert : "ecdsa-p256", o->key, o->smin, o->smax);
+    ember_config *cc = client_config(o->cmin, o->cmax, !o->builtin_roots);
+    CHECK(sc != NULL && cc != NULL);
+    CHECK_RC(EMBER_OK, ember_conn_new(cc, o->server_name ? o->server_name : "localhost", &p->c));
+    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &p->s));
+    CHECK(p->c != NULL && p->s != NULL);
+    ok = true;
+out:
+    /* Freed while the connections live on: each connection keeps its config. */
+    ember_config_free(sc);
+    ember_config_free(cc);
+    if (!ok)
+        pair_free(p);
+    return ok;
+}
+
+void pair_free(pair *p)
+{
+    ember_conn_free(p->c);
+    ember_conn_free(p->s);
+    bytes_free(&p->c2s);
+    bytes_free(&p->s2c);
+    p->c = p->s = NULL;
+}
+
+bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *moved)
+{
+    uint8_t buf[16384];
+    size_t n;
+    do {
+        n = 0;
+        CHECK_CONN_RC(from, EMBER_OK, ember_conn_drain(from, buf, sizeof buf, &n));
+        CHECK(n <= sizeof buf);
+        bytes_push(q, buf, n);
+        *moved += n;
+    } while (n > 0);
+    CHECK_EQ(0, ember_conn_pending_output(from));
+    while (q->len > 0 && !(to_dead && *to_dead)) {
+        n = 0;
+        ember_result rc = ember_conn_feed(to, bytes_head(q), q->len, &n);
+        if (rc != EMBER_OK && to_dead && EMBER_RESULT_IS_ERROR(rc) && !EMBER_RESULT_IS_MISUSE(rc)) {
+            *to_dead = true; /* processing failed; the next call on `to` reports it */
+            break;
+        }
+        CHECK_CONN_RC(to, EMBER_OK, rc);
+        CHECK(n <= q->len);
+        if (n == 0)
+            break; /* its receive buffer is full until it is read */
+        bytes_pop(q, n);
+        *moved += n;
+    }
+    if (to_dead && *to_dead)
+        bytes_pop(q, q->len);
+    return true;
+out:
+    return false;
+}
+
+static bool is_final(ember_result r) { return r != EMBER_WANT_READ && r != EMBER_WANT_WRITE; }
+
+bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s)
+{
+    ember_result c = EMBER_WANT_READ, s = EMBER_WANT_READ;
+    bool c_dead = false, s_dead = false;
+    for (int round = 0; round < 1000; round++) {
+        bool changed = false;
+        if (!is_final(c)) {
+            c = ember_conn_handshake(p->c);
+            changed |= is_final(c);
+        }
+        if (!is_final(s)) {
+            s = ember_conn_handshake(p->s);
+            changed |= is_final(s);
+        }
+        bool c_was = c_dead, s_was = s_dead;
+        c_dead |= is_final(c) && c != EMBER_OK;
+        s_dead |= is_final(s) && s != EMBER_OK;
+        size_t moved = 0;
+        if (!shuttle(p->c, &p->c2s, p->s, &s_dead, &moved) || !shuttle(p->s, &p->s2c, p->c, &c_dead, &moved))
+            return false;
+        changed |= c_dead != c_was || s_dead != s_was;
+        if (moved == 0 && !changed)
+            break;
+    }
+    *rc_c = c;
+    *rc_s = s;
+    return true;
+}
+
+bool memory_between(void *ctx, side *a, side *b, bool *progress)
+{
+    pair *p = ctx;
+    size_t moved = 0;
+    (void)a;
+    (void)b;
+    if (!shuttle(p->c, &p->c2s, p->s, NULL, &moved) || !shuttle(p->s, &p->s2c, p->c, NULL, &moved))
+        return false;
+    if (moved)
+        *progress = true;
+    return true;
+}
+
+/* Records a WANT_* answer; anything else is reported and ends the exchange. */
+static bool note_block(side *s, const char *op, ember_result rc)
+{
+    if (rc == EMBER_WANT_READ) {
+        s->want_read = true;
+        return true;
+    }
+    if (rc == EMBER_WANT_WRITE) {
+        s->want_write = true;
+        return true;
+    }
+    check_failed(__FILE__, __LINE__, "%s: %s: unexpected %s (detail: %s)", s->who, op,
+                 ember_result_name(rc), conn_detail(s->conn));
+    return false;
+}
+
+static size_t io_len(side *s, size_t left)
+{
+    size_t n = left;
+    if (s->chunk && n > s->chunk)
+        n = s->chunk;
+    if (s->rng && n > 1)
+        n = 1 + rng_next(s->rng) % n;
+    return n;
+}
+
+static bool side_done(const side *s) { return s->close_flushed && s->peer_closed; }
+
+/* One non-blocking round for one endpoint: handshake; then write what is left, flush, and once
+ * everything expected has arrived close (and flush the close_notify); and read in every round
+ * until the peer's close_notify. */
+static bool side_step(side *s, bool *progress)
+{
+    ember_result rc;
+    size_t n = 0;
+    s->want_read = s->want_write = false;
+    if (!s->hs_done) {
+        rc = ember_conn_handshake(s->conn);
+        if (rc != EMBER_OK)
+            return note_block(s, "ember_conn_handshake", rc);
+        s->hs_done = *progress = true;
+    }
+    if (s->tx_done < s->tx_len) {
+        size_t len = io_len(s, s->tx_len - s->tx_done);
+        rc = ember_conn_write(s->conn, s->tx + s->tx_done, len, &n);
+        if (rc == EMBER_OK) {
+            CHECK_MSG(n > 0 && n <= len, "%s: ember_conn_write of %zu bytes: EMBER_OK with *out_n = %zu",
+                      s->who, len, n);
+            s->tx_done += n;
+            *progress = true;
+        } else if (!note_block(s, "ember_conn_write", rc)) {
+            return false;
+        }
+    } else if (!s->flushed) {
+        rc = ember_conn_flush(s->conn);
+        if (rc == EMBER_OK)
+            s->flushed = *progress = true;
+        else if (!note_block(s, "ember_conn_flush", rc))
+            return false;
+    } else if (!s->close_called && s->rx_done == s->rx_len) {
+        rc = ember_conn_close(s->conn);
+        if (rc == EMBER_OK || rc == EMBER_WANT_WRITE) {
+            s->close_called = *progress = true;
+            s->close_flushed = rc == EMBER_OK;
+            s->want_write = rc == EMBER_WANT_WRITE;
+        } else if (!note_block(s, "ember_conn_close", rc)) {
+            return false;
+        }
+    } else if (s->close_called && !s->close_flushed) {
+        rc = ember_conn_flush(s->conn);
+        if (rc == EMBER_OK)
+            s->close_flushed = *progress = true;
+        else if (!note_block(s, "ember_conn_flush after close", rc))
+            return false;
+    }
+    if (!s->peer_closed) {
+        uint8_t extra[64];
+        size_t room = s->rx_len - s->rx_done;
+        size_t len = room ? io_len(s, room) : sizeof extra;
+        n = 99;
+        rc = ember_conn_read(s->conn, room ? s->rx + s->rx_done : extra, len, &n);
+        if (rc == EMBER_OK) {
+            CHECK_MSG(room > 0, "%s: %zu bytes beyond the %zu expected arrived", s->who, n, s->rx_len);
+            CHECK_MSG(n > 0 && n <= len, "%s: ember_conn_read into %zu bytes: EMBER_OK with *out_n = %zu",
+                      s->who, len, n);
+            s->rx_done += n;
+            *progress = true;
+        } else if (rc == EMBER_CLOSED) {
+            CHECK_MSG(room == 0, "%s: EMBER_CLOSED after %zu of %zu bytes", s->who, s->rx_done, s->rx_len);
+            s->peer_closed = *progress = true;
+        } else if (!note_block(s, "ember_conn_read", rc)) {
+            return false;
+        }
+        CHECK_MSG(rc == EMBER_OK || n == 0, "%s: ember_conn_read: %s with *out_n = %zu", s->who,
+                  ember_result_name(rc), n);
+    }
+    return true;
+out:
+    return false;
+}
+
+bool run_sides(side *a, side *b, between_fn between, void *ctx, unsigned max_idle)
+{
+    unsigned idle = 0;
+    while (!side_done(a) || !side_done(b)) {
+        bool progress = false;
+        if (!side_done(a) && !side_step(a, &progress))
+            return false;
+        if (!side_done(b) && !side_step(b, &progress))
+            return false;
+        if (between && !between(ctx, a, b, &progress))
+            return false;
+        if (progress) {
+            idle = 0;
+        } else if (++idle > max_idle) {
+            const side *e[2] = {a, b};
+            for (int i = 0; i < 2; i++)
+                check_failed(__FILE__, __LINE__,
+                             "stalled: %s hs=%d sent %zu/%zu got %zu/%zu close=%d/%d peer_closed=%d want r=%d w=%d",
+                             e[i]->who, e[i]->hs_done, e[i]->tx_done, e[i]->tx_len, e[i]->rx_done,
+                             e[i]->rx_len, e[i]->close_called, e[i]->close_flushed, e[i]->peer_closed,
+                             e[i]->want_read, e[i]->want_write);
+            return false;
+        }
+    }
+    return true;
+}
+
+uint16_t expected_suite(uint16_t version, const char *cert)
+{
+    if (version == EMBER_TLS1_3)
+        return 0x1302; /* TLS_AES_256_GCM_SHA384: first in rustls' default order */
+    return strncmp(cert, "rsa", 3) == 0 ? 0xC030 : 0xC02C;
+}
+
+static const char *suite_name(uint16_t suite)
+{
+    switch (suite) {
+    case 0x1302: return "TLS_AES_256_GCM_SHA384";
+    case 0xC02C: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
+    case 0xC030: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
+    default: return "?";
+    }
+}
+
+bool check_facts(const ember_conn *conn, uint16_t version, uint16_t suite, uint16_t group,
+                 const char *server_name)
+{
+    uint16_t v = 0, cs = 0, g = 0;
+    char name[256];
+    size_t n = 0;
+    CHECK_RC(EMBER_OK, ember_conn_protocol_version(conn, &v));
+    CHECK_EQ(version, v);
+    CHECK_STR(version == EMBER_TLS1_3 ? "TLSv1.3" : "TLSv1.2", ember_protocol_version_name(v));
+    CHECK_RC(EMBER_OK, ember_conn_cipher_suite(conn, &cs));
+    CHECK_EQ(suite, cs);
+    CHECK_STR(suite_name(suite), ember_cipher_suite_name(cs));
+    CHECK_RC(EMBER_OK, ember_conn_kx_group(conn, &g));
+    CHECK_EQ(group, g);
+    CHECK_STR(group == 0x001d ? "X25519" : "?", ember_group_name(g));
+    CHECK_RC(EMBER_OK, ember_conn_server_name(conn, name, sizeof name, &n));
+    CHECK_STR(server_name, name);
+    CHECK_EQ(strlen(server_name), n);
+    return true;
+out:
+    return false;
+}
