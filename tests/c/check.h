@@ -17,14 +17,7 @@
 
 void check_failed(const char *file, int line, const char *fmt, ...) ATTR_PRINTF(3, 4);
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            check_failed(__FILE__, __LINE__, "%s", #cond);                                     \
-            goto out;                                                                          \
-        }                                                                                      \
-    } while (0)
-
+/* Every check below is a CHECK_MSG: on failure, the message and the jump to `out:`. */
 #define CHECK_MSG(cond, ...)                                                                   \
     do {                                                                                       \
         if (!(cond)) {                                                                         \
@@ -33,56 +26,43 @@ void check_failed(const char *file, int line, const char *fmt, ...) ATTR_PRINTF(
         }                                                                                      \
     } while (0)
 
+#define CHECK(cond) CHECK_MSG(cond, "%s", #cond)
+
 #define CHECK_RC(want, expr)                                                                   \
     do {                                                                                       \
         ember_result want_ = (want), got_ = (expr);                                            \
-        if (got_ != want_) {                                                                   \
-            check_failed(__FILE__, __LINE__, "%s: expected %s, got %s", #expr,                 \
-                         ember_result_name(want_), ember_result_name(got_));                   \
-            goto out;                                                                          \
-        }                                                                                      \
+        CHECK_MSG(got_ == want_, "%s: expected %s, got %s", #expr, ember_result_name(want_),   \
+                  ember_result_name(got_));                                                    \
     } while (0)
 
 /* As CHECK_RC, and on failure also prints the connection's ember_conn_last_error text. */
 #define CHECK_CONN_RC(conn, want, expr)                                                        \
     do {                                                                                       \
         ember_result want_ = (want), got_ = (expr);                                            \
-        if (got_ != want_) {                                                                   \
-            check_failed(__FILE__, __LINE__, "%s: expected %s, got %s (detail: %s)", #expr,    \
-                         ember_result_name(want_), ember_result_name(got_),                    \
-                         conn_detail(conn));                                                   \
-            goto out;                                                                          \
-        }                                                                                      \
+        CHECK_MSG(got_ == want_, "%s: expected %s, got %s (detail: %s)", #expr,                \
+                  ember_result_name(want_), ember_result_name(got_), conn_detail(conn));       \
     } while (0)
 
 #define CHECK_EQ(want, got)                                                                    \
     do {                                                                                       \
         unsigned long long w_ = (unsigned long long)(want), g_ = (unsigned long long)(got);    \
-        if (w_ != g_) {                                                                        \
-            check_failed(__FILE__, __LINE__, "%s: expected %llu (0x%llx), got %llu (0x%llx)", \
-                         #got, w_, w_, g_, g_);                                                \
-            goto out;                                                                          \
-        }                                                                                      \
+        CHECK_MSG(w_ == g_, "%s: expected %llu (0x%llx), got %llu (0x%llx)", #got, w_, w_, g_, \
+                  g_);                                                                         \
     } while (0)
 
 #define CHECK_STR(want, got)                                                                   \
     do {                                                                                       \
         const char *w_ = (want), *g_ = (got);                                                  \
-        if (g_ == NULL || strcmp(w_, g_) != 0) {                                               \
-            check_failed(__FILE__, __LINE__, "%s: expected \"%s\", got %s%s%s", #got, w_,     \
-                         g_ ? "\"" : "", g_ ? g_ : "NULL", g_ ? "\"" : "");                    \
-            goto out;                                                                          \
-        }                                                                                      \
+        CHECK_MSG(g_ != NULL && strcmp(w_, g_) == 0, "%s: expected \"%s\", got %s%s%s", #got,  \
+                  w_, g_ ? "\"" : "", g_ ? g_ : "NULL", g_ ? "\"" : "");                       \
     } while (0)
 
 #define CHECK_CONTAINS(hay, needle)                                                            \
     do {                                                                                       \
         const char *h_ = (hay), *n_ = (needle);                                                \
-        if (h_ == NULL || strstr(h_, n_) == NULL) {                                            \
-            check_failed(__FILE__, __LINE__, "%s: expected text containing \"%s\", got \"%s\"", \
-                         #hay, n_, h_ ? h_ : "(NULL)");                                        \
-            goto out;                                                                          \
-        }                                                                                      \
+        CHECK_MSG(h_ != NULL && strstr(h_, n_) != NULL,                                        \
+                  "%s: expected text containing \"%s\", got \"%s\"", #hay, n_,                 \
+                  h_ ? h_ : "(NULL)");                                                         \
     } while (0)
 
 /* ---- the runner (api_test.c) ---- */
@@ -98,8 +78,17 @@ extern const char *g_pki_dir;
 
 /* Path of a file in the PKI directory; the result lives until 8 more calls. */
 const char *pki(const char *file);
-/* The connection's last error detail (for messages); lives until the next call. */
+/* ember_conn/config/trust_last_error behind one signature (obj: the connection, config or trust
+ * store), for code that treats the three alike. */
+typedef ember_result (*last_error_fn)(const void *obj, char *buf, size_t len, size_t *out_n);
+ember_result conn_last_error(const void *conn, char *buf, size_t len, size_t *out_n);
+ember_result cfg_last_error(const void *cfg, char *buf, size_t len, size_t *out_n);
+ember_result trust_last_error(const void *trust, char *buf, size_t len, size_t *out_n);
+/* The last error detail of a connection, config or trust store ("" for none or NULL), for
+ * messages and checks; each lives until the next call of the same function. */
 const char *conn_detail(const ember_conn *conn);
+const char *cfg_detail(const ember_config *cfg);
+const char *trust_detail(const ember_trust *trust);
 /* Whole file into a malloc'd buffer (NULL and a check failure when unreadable). */
 uint8_t *read_file(const char *path, size_t *len);
 

@@ -18,14 +18,35 @@ const char *pki(const char *file)
     return b;
 }
 
+ember_result conn_last_error(const void *o, char *b, size_t l, size_t *n) { return ember_conn_last_error(o, b, l, n); }
+ember_result cfg_last_error(const void *o, char *b, size_t l, size_t *n) { return ember_config_last_error(o, b, l, n); }
+ember_result trust_last_error(const void *o, char *b, size_t l, size_t *n) { return ember_trust_last_error(o, b, l, n); }
+
+static const char *detail_text(char *buf, size_t size, last_error_fn fn, const void *obj)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (obj)
+        fn(obj, buf, size, &n);
+    return buf;
+}
+
 const char *conn_detail(const ember_conn *conn)
 {
     static char buf[1024];
-    size_t n = 0;
-    buf[0] = '\0';
-    if (conn)
-        ember_conn_last_error(conn, buf, sizeof buf, &n);
-    return buf;
+    return detail_text(buf, sizeof buf, conn_last_error, conn);
+}
+
+const char *cfg_detail(const ember_config *cfg)
+{
+    static char buf[1024];
+    return detail_text(buf, sizeof buf, cfg_last_error, cfg);
+}
+
+const char *trust_detail(const ember_trust *trust)
+{
+    static char buf[1024];
+    return detail_text(buf, sizeof buf, trust_last_error, trust);
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -123,15 +144,6 @@ void bytes_free(bytes *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
-}
-
-static const char *cfg_detail(const ember_config *cfg)
-{
-    static char buf[1024];
-    size_t n = 0;
-    buf[0] = '\0';
-    ember_config_last_error(cfg, buf, sizeof buf, &n);
-    return buf;
 }
 
 ember_config *server_config(const char *cert, const char *key, uint16_t min, uint16_t max)

@@ -116,25 +116,6 @@ static void case_names(const void *arg)
 out:;
 }
 
-/* The detail text of the last failure of a config or trust store. */
-static const char *cfg_text(const ember_config *cfg)
-{
-    static char buf[1024];
-    size_t n = 0;
-    buf[0] = '\0';
-    ember_config_last_error(cfg, buf, sizeof buf, &n);
-    return buf;
-}
-
-static const char *trust_text(const ember_trust *trust)
-{
-    static char buf[1024];
-    size_t n = 0;
-    buf[0] = '\0';
-    ember_trust_last_error(trust, buf, sizeof buf, &n);
-    return buf;
-}
-
 /* A malloc'd copy of exactly len bytes, so valgrind sees any read past the end. */
 static uint8_t *exact_copy(const uint8_t *p, size_t len)
 {
@@ -173,7 +154,7 @@ static void case_args_config(const void *arg)
     CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_versions(cfg, EMBER_TLS1_3, EMBER_TLS1_2));
     CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_versions(cfg, EMBER_TLS1_2, 0x0305));
     CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_versions(cfg, 0, 0));
-    CHECK(strlen(cfg_text(cfg)) > 0);
+    CHECK(strlen(cfg_detail(cfg)) > 0);
     CHECK_RC(EMBER_OK, ember_config_set_versions(cfg, EMBER_TLS1_2, EMBER_TLS1_2));
     CHECK_RC(EMBER_OK, ember_config_set_versions(cfg, EMBER_TLS1_3, EMBER_TLS1_3));
     CHECK_RC(EMBER_OK, ember_config_set_versions(cfg, EMBER_TLS1_2, EMBER_TLS1_3));
@@ -213,7 +194,7 @@ static void case_args_config(const void *arg)
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         const char *cp = pki(files[i].chain), *kp = pki(files[i].key);
         ember_result rc = ember_config_add_cert_pem_file(srv, cp, kp);
-        const char *text = cfg_text(srv);
+        const char *text = cfg_detail(srv);
         printf("    %s + %s: %s: %s\n", files[i].chain, files[i].key, ember_result_name(rc), text);
         if (rc != files[i].want)
             check_failed(__FILE__, __LINE__, "ember_config_add_cert_pem_file(%s, %s): expected %s, got %s",
@@ -226,7 +207,7 @@ static void case_args_config(const void *arg)
     /* None of the failures left a half-added certificate behind. */
     CHECK_RC(EMBER_ERR_NO_CERTIFICATE, ember_conn_new(srv, NULL, &conn));
     CHECK(conn == NULL);
-    CHECK(strlen(cfg_text(srv)) > 0);
+    CHECK(strlen(cfg_detail(srv)) > 0);
 
     /* The same from memory. */
     chain = read_file(chain_path, &chain_len);
@@ -274,7 +255,7 @@ static void case_args_trust(const void *arg)
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_add_pem(NULL, ca, ca_len));
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_add_pem(trust, NULL, ca_len));
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem(trust, ca, 0));
-    CHECK(strlen(trust_text(trust)) > 0);
+    CHECK(strlen(trust_detail(trust)) > 0);
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem(trust, (const uint8_t *)"hello", 5));
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem(trust, keypem, key_len)); /* no CERTIFICATE */
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem(trust, ca, ca_len / 2)); /* cut in the middle */
@@ -282,12 +263,12 @@ static void case_args_trust(const void *arg)
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_add_pem_file(NULL, pki("ca.pem")));
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_add_pem_file(trust, NULL));
     CHECK_RC(EMBER_ERR_FILE, ember_trust_add_pem_file(trust, missing));
-    CHECK_CONTAINS(trust_text(trust), missing);
-    printf("    missing file: %s\n", trust_text(trust));
+    CHECK_CONTAINS(trust_detail(trust), missing);
+    printf("    missing file: %s\n", trust_detail(trust));
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem_file(trust, pki("garbage.pem")));
-    CHECK_CONTAINS(trust_text(trust), pki("garbage.pem"));
+    CHECK_CONTAINS(trust_detail(trust), pki("garbage.pem"));
     CHECK_RC(EMBER_ERR_BAD_PEM, ember_trust_add_pem_file(trust, pki("empty.pem")));
-    CHECK_CONTAINS(trust_text(trust), pki("empty.pem"));
+    CHECK_CONTAINS(trust_detail(trust), pki("empty.pem"));
 
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_last_error(NULL, buf, sizeof buf, &n));
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_trust_last_error(trust, NULL, sizeof buf, &n));
@@ -545,7 +526,7 @@ static void case_config_frozen(const void *arg)
                  ember_config_add_cert_pem_file(sc, pki("ecdsa-p256.pem"), pki("ecdsa-p256.key")));
         CHECK_RC(EMBER_ERR_CONFIG_FROZEN, ember_config_add_cert_pem(sc, chain, chain_len, key, key_len));
         CHECK_RC(EMBER_ERR_CONFIG_FROZEN, ember_trust_add_pem_file(trust, pki("unknown-ca.pem")));
-        CHECK(strlen(cfg_text(sc)) > 0);
+        CHECK(strlen(cfg_detail(sc)) > 0);
         /* Frozen for good, also when the connections are gone. */
         ember_conn_free(c);
         ember_conn_free(s);
@@ -566,12 +547,7 @@ out:
 
 /* ember_*_last_error with a small buffer: EMBER_ERR_BUFFER_TOO_SMALL, the text cut to len-1
  * and NUL-terminated, nothing written past len, *out_n the full length. */
-typedef ember_result (*detail_fn)(const void *obj, char *buf, size_t len, size_t *out_n);
-static ember_result conn_err(const void *o, char *b, size_t l, size_t *n) { return ember_conn_last_error(o, b, l, n); }
-static ember_result cfg_err(const void *o, char *b, size_t l, size_t *n) { return ember_config_last_error(o, b, l, n); }
-static ember_result trust_err(const void *o, char *b, size_t l, size_t *n) { return ember_trust_last_error(o, b, l, n); }
-
-static bool check_small_buffers(const char *what, detail_fn fn, const void *obj)
+static bool check_small_buffers(const char *what, last_error_fn fn, const void *obj)
 {
     char full[1024], buf[1024];
     size_t len = 0, n = 0;
@@ -609,13 +585,13 @@ static void case_detail_buffers(const void *arg)
     CHECK(make_pair(&p, &(pair_opts){.cert = "wronghost"}));
     CHECK(drive_handshake(&p, &rc_c, &rc_s));
     CHECK_RC(EMBER_ERR_CERT_HOSTNAME_MISMATCH, rc_c);
-    CHECK(check_small_buffers("ember_conn_last_error", conn_err, p.c));
+    CHECK(check_small_buffers("ember_conn_last_error", conn_last_error, p.c));
     CHECK_RC(EMBER_OK, ember_config_new(EMBER_ROLE_SERVER, &cfg));
     CHECK_RC(EMBER_ERR_FILE, ember_config_add_cert_pem_file(cfg, pki("nope.pem"), pki("nope.key")));
-    CHECK(check_small_buffers("ember_config_last_error", cfg_err, cfg));
+    CHECK(check_small_buffers("ember_config_last_error", cfg_last_error, cfg));
     CHECK_RC(EMBER_OK, ember_trust_new(&trust));
     CHECK_RC(EMBER_ERR_FILE, ember_trust_add_pem_file(trust, pki("nope.pem")));
-    CHECK(check_small_buffers("ember_trust_last_error", trust_err, trust));
+    CHECK(check_small_buffers("ember_trust_last_error", trust_last_error, trust));
 out:
     pair_free(&p);
     ember_config_free(cfg);

@@ -211,13 +211,15 @@ typedef struct wire_end {
     unsigned long reads, writes, eagain, eintr, zero_len;
 } wire_end;
 
-static int hostile_read(void *ud, uint8_t *buf, size_t len, size_t *out_n)
+/* What both callbacks do first: count the call (in *calls), answer a forced errno, count a
+ * zero-length request and, with an rng, say EINTR or EAGAIN at random or move 1..7 bytes.
+ * Returns the errno to answer with, or 0 with *n the bytes (at most len) to move. */
+static int hostile_start(wire_end *e, unsigned long *calls, int forced_errno, size_t len, size_t *n)
 {
-    wire_end *e = ud;
-    size_t n = len;
-    e->reads++;
-    if (e->read_errno)
-        return e->read_errno;
+    *n = len;
+    (*calls)++;
+    if (forced_errno)
+        return forced_errno;
     if (len == 0)
         e->zero_len++;
     if (e->rng) {
@@ -230,14 +232,24 @@ static int hostile_read(void *ud, uint8_t *buf, size_t len, size_t *out_n)
             e->eagain++;
             return EAGAIN;
         }
-        n = 1 + (r >> 8) % 7;
+        *n = 1 + (r >> 8) % 7;
     }
+    if (*n > len)
+        *n = len;
+    return 0;
+}
+
+static int hostile_read(void *ud, uint8_t *buf, size_t len, size_t *out_n)
+{
+    wire_end *e = ud;
+    size_t n;
+    int err = hostile_start(e, &e->reads, e->read_errno, len, &n);
+    if (err)
+        return err;
     if (e->in->len == 0 && !e->in_eof) {
         e->eagain++;
         return EAGAIN;
     }
-    if (n > len)
-        n = len;
     if (n > e->in->len)
         n = e->in->len; /* 0 at the end of stream */
     if (n > 0) {
@@ -251,26 +263,10 @@ static int hostile_read(void *ud, uint8_t *buf, size_t len, size_t *out_n)
 static int hostile_write(void *ud, const uint8_t *buf, size_t len, size_t *out_n)
 {
     wire_end *e = ud;
-    size_t n = len;
-    e->writes++;
-    if (e->write_errno)
-        return e->write_errno;
-    if (len == 0)
-        e->zero_len++;
-    if (e->rng) {
-        uint32_t r = rng_next(e->rng);
-        if (r % 16 == 0) {
-            e->eintr++;
-            return EINTR;
-        }
-        if (r % 16 < 4) {
-            e->eagain++;
-            return EAGAIN;
-        }
-        n = 1 + (r >> 8) % 7;
-    }
-    if (n > len)
-        n = len;
+    size_t n;
+    int err = hostile_start(e, &e->writes, e->write_errno, len, &n);
+    if (err)
+        return err;
     bytes_push(e->out, buf, n);
     *out_n = n;
     return 0;
