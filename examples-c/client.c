@@ -16,7 +16,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
@@ -29,54 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "embertls.h"
-
-enum { EXIT_HANDSHAKE = 1, EXIT_USAGE = 2, EXIT_ERROR = 3 };
+#include "common.h"
 
 static void usage(FILE *to)
 {
     fprintf(to, "usage: client --connect HOST:PORT [--servername NAME] [--ca FILE] "
                 "[--tls12|--tls13]\n");
-}
-
-/* Prints "embertls: WHAT: EMBER_ERR_...: detail". The detail comes from the connection
- * when there is one, because it names the actual cause (which date, which name...). */
-static void report(const char *what, ember_result r, const ember_conn *conn)
-{
-    char detail[512] = "";
-    size_t n;
-
-    if (conn != NULL) {
-        ember_result e = ember_conn_last_error(conn, detail, sizeof detail, &n);
-        /* A truncated detail is still worth printing. */
-        if (e != EMBER_OK && e != EMBER_ERR_BUFFER_TOO_SMALL)
-            detail[0] = '\0';
-    }
-    fprintf(stderr, "embertls: %s: %s: %s\n", what, ember_result_name(r),
-            detail[0] != '\0' ? detail : ember_result_str(r));
-}
-
-static const char *or_dash(const char *s)
-{
-    return s != NULL ? s : "-";
-}
-
-/* Splits "host:port" or "[ipv6]:port" in place. */
-static bool split_host_port(char *s, char **host, char **port)
-{
-    char *colon = strrchr(s, ':');
-
-    if (colon == NULL || colon == s || colon[1] == '\0')
-        return false;
-    *colon = '\0';
-    *port = colon + 1;
-    *host = s;
-    size_t len = strlen(s);
-    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-        s[len - 1] = '\0';
-        *host = s + 1;
-    }
-    return true;
 }
 
 /* Returns a connected TCP socket, or -1 after printing why. */
@@ -112,39 +69,32 @@ static int connect_to(const char *host, const char *port)
 /* Builds the client config; NULL after printing why. */
 static ember_config *make_config(const char *ca_file, uint16_t version)
 {
-    ember_config *cfg = NULL;
+    ember_config *cfg = new_config(EMBER_ROLE_CLIENT, version);
     ember_trust *trust = NULL;
-    ember_result r = ember_config_new(EMBER_ROLE_CLIENT, &cfg);
+    ember_result r;
 
-    if (r != EMBER_OK) {
-        report("creating config", r, NULL);
-        return NULL;
-    }
-    if (version != 0 && (r = ember_config_set_versions(cfg, version, version)) != EMBER_OK) {
-        report("setting versions", r, NULL);
+    if (cfg == NULL || ca_file == NULL)
+        return cfg;
+    /* Our own roots replace the built-in Mozilla ones, as for a private PKI. */
+    if ((r = ember_trust_new(&trust)) != EMBER_OK) {
+        report("creating trust store", r, NULL);
         goto fail;
     }
-    if (ca_file != NULL) {
-        /* Our own roots replace the built-in Mozilla ones, as for a private PKI. */
-        if ((r = ember_trust_new(&trust)) != EMBER_OK) {
-            report("creating trust store", r, NULL);
-            goto fail;
-        }
-        if ((r = ember_trust_add_pem_file(trust, ca_file)) != EMBER_OK) {
-            char detail[512] = "";
-            size_t n;
-            ember_result e = ember_trust_last_error(trust, detail, sizeof detail, &n);
-            fprintf(stderr, "embertls: loading %s: %s: %s\n", ca_file, ember_result_name(r),
-                    e == EMBER_OK || e == EMBER_ERR_BUFFER_TOO_SMALL ? detail : "");
-            goto fail;
-        }
-        if ((r = ember_config_set_trust(cfg, trust)) != EMBER_OK) {
-            report("setting trust", r, NULL);
-            goto fail;
-        }
-        /* The config keeps its own reference to the store. */
-        ember_trust_free(trust);
+    if ((r = ember_trust_add_pem_file(trust, ca_file)) != EMBER_OK) {
+        /* The detail is on the store, not on a connection, so report() cannot fetch it. */
+        char detail[512] = "";
+        size_t n;
+        ember_result e = ember_trust_last_error(trust, detail, sizeof detail, &n);
+        fprintf(stderr, "embertls: loading %s: %s: %s\n", ca_file, ember_result_name(r),
+                e == EMBER_OK || e == EMBER_ERR_BUFFER_TOO_SMALL ? detail : "");
+        goto fail;
     }
+    if ((r = ember_config_set_trust(cfg, trust)) != EMBER_OK) {
+        report("setting trust", r, NULL);
+        goto fail;
+    }
+    /* The config keeps its own reference to the store. */
+    ember_trust_free(trust);
     return cfg;
 
 fail:
@@ -201,19 +151,9 @@ static int handshake(ember_conn *conn, int sock)
     double ms = (double)(end.tv_sec - start.tv_sec) * 1e3 +
                 (double)(end.tv_nsec - start.tv_nsec) / 1e6;
 
-    uint16_t version, suite, group;
-    char name[256];
-    size_t n;
-    if (ember_conn_server_name(conn, name, sizeof name, &n) != EMBER_OK)
-        strcpy(name, "-");
-    fprintf(stderr, "embertls: version=%s suite=%s group=%s server_name=%s handshake_ms=%.3f\n",
-            or_dash(ember_conn_protocol_version(conn, &version) == EMBER_OK
-                        ? ember_protocol_version_name(version) : NULL),
-            or_dash(ember_conn_cipher_suite(conn, &suite) == EMBER_OK
-                        ? ember_cipher_suite_name(suite) : NULL),
-            or_dash(ember_conn_kx_group(conn, &group) == EMBER_OK
-                        ? ember_group_name(group) : NULL),
-            name, ms);
+    char extra[64];
+    snprintf(extra, sizeof extra, " handshake_ms=%.3f", ms);
+    print_summary(conn, extra);
     return 0;
 }
 
@@ -375,7 +315,7 @@ int main(int argc, char **argv)
     int sock = connect_to(host, port);
     if (sock >= 0) {
         /* Non-blocking only after connect(), which keeps connecting simple. */
-        if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) < 0)
+        if (!set_nonblocking(sock))
             fprintf(stderr, "embertls: fcntl: %s\n", strerror(errno));
         else if ((r = ember_conn_set_fd(conn, sock)) != EMBER_OK)
             report("attaching socket", r, conn);

@@ -149,9 +149,7 @@ fn the_readme_c_example_compiles_warning_free() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("README.md has a C example");
-    let dir = lib_dir().join("c-tests");
-    std::fs::create_dir_all(&dir).expect("c-tests directory");
-    let source = dir.join("readme_example.c");
+    let source = crate::support::c_build_dir().join("readme_example.c");
     std::fs::write(&source, code).expect("write the example");
     let out = Command::new("cc")
         .args([

@@ -398,14 +398,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
 // Building C programs against the library
 // ---------------------------------------------------------------------------------------
 
-/// The directory cargo built the library into (target/debug): the test binary lives in
-/// target/debug/deps, an example in target/debug/examples, so it is two levels up.
+/// The directory holding the library cargo built for this run: target/<profile>/deps. The
+/// test binary lives there and an example one level beside it. Cargo copies the library up
+/// to target/<profile> only for `cargo build`, and that copy may be older than this run's.
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe
         .parent()
         .and_then(Path::parent)
-        .expect("the executable sits two levels below the target profile directory");
+        .expect("the executable sits two levels below the target directory")
+        .join("deps");
     assert!(
         dir.join("libembertls.so").is_file(),
         "no libembertls.so in {}: run this through cargo, which builds the library first",
@@ -422,6 +424,16 @@ pub fn include_dir() -> PathBuf {
 /// Root of the crate, for paths such as examples-c/ and tests/peers/.
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where C test programs are built: target/<profile>/c-tests.
+pub fn c_build_dir() -> PathBuf {
+    let dir = lib_dir()
+        .parent()
+        .expect("deps has a parent")
+        .join("c-tests");
+    fs::create_dir_all(&dir).expect("create the c-tests directory");
+    dir
 }
 
 /// Compiles `sources` into the program `name` (in target/debug/c-tests/), linked against
@@ -444,8 +456,7 @@ pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
     }
 
     let lib = lib_dir();
-    let out_dir = lib.join("c-tests");
-    fs::create_dir_all(&out_dir).expect("create c-tests directory");
+    let out_dir = c_build_dir();
     let exe = out_dir.join(name);
     // Another process (the demo, a second test run) may be running the old binary: build
     // beside it and rename, which replaces the file without touching the running one.
@@ -475,9 +486,12 @@ pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
     exe
 }
 
+/// Builds examples-c/NAME.c with examples-c/common.c, which all three examples share.
 fn build_example(name: &str) -> PathBuf {
-    let source = manifest_dir().join("examples-c").join(format!("{name}.c"));
-    build_c(&format!("example-{name}"), &[&source])
+    let dir = manifest_dir().join("examples-c");
+    let source = dir.join(format!("{name}.c"));
+    let common = dir.join("common.c");
+    build_c(&format!("example-{name}"), &[&source, &common])
 }
 
 /// examples-c/client.c, built.

@@ -1,0 +1,55 @@
+/*
+ * common: what the three examples share and what has nothing to do with how they move
+ * bytes: the error and summary lines the tests read, address parsing, and for the two
+ * servers their command line, config and listening socket.
+ *
+ * It lives apart so that client.c, server.c and poll_server.c each show one way of
+ * driving a connection (non-blocking fd, blocking fd, memory mode) and little else.
+ */
+#ifndef EMBERTLS_EXAMPLES_COMMON_H
+#define EMBERTLS_EXAMPLES_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "embertls.h"
+
+/* The exit statuses the tests check. Only the client has a handshake to fail before it
+ * exits; the servers report failed handshakes and carry on. */
+enum { EXIT_HANDSHAKE = 1, EXIT_USAGE = 2, EXIT_ERROR = 3 };
+
+/* Prints "embertls: WHAT: EMBER_ERR_...: detail" to stderr. The detail comes from `conn`
+ * when there is one (it may be NULL), because it names the actual cause (which date,
+ * which name...); otherwise it is the generic text of `r`. */
+void report(const char *what, ember_result r, const ember_conn *conn);
+
+/* Prints "embertls: version=... suite=... group=... server_name=..." followed by `extra`
+ * (the client adds its handshake time) to stderr, after a completed handshake. */
+void print_summary(const ember_conn *conn, const char *extra);
+
+/* A config for `role` limited to `version` (EMBER_TLS1_2 or EMBER_TLS1_3; 0 allows every
+ * version the library supports). NULL after printing why. */
+ember_config *new_config(ember_role role, uint16_t version);
+
+/* Splits "host:port" or "[ipv6]:port" in place; false when `s` is neither. */
+bool split_host_port(char *s, char **host, char **port);
+
+bool set_nonblocking(int fd);
+
+/* A server ready to accept: both servers start the same way and differ only after. */
+struct server_start {
+    ember_config *cfg;       /* the caller frees it */
+    int listener;            /* bound and listening; the caller closes it */
+    unsigned long max_conns; /* exit after this many connections; 0: serve forever */
+};
+
+/* Parses `prog --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]`,
+ * loads the certificate into a server config, binds and prints "listening on ADDR:PORT"
+ * to stdout. `nonblocking` gives a listener whose accept() never waits.
+ *
+ * Returns true with `*out` filled in; false when main should return `*exit_status` at
+ * once (0 after --help, EXIT_USAGE or EXIT_ERROR after printing why). */
+bool start_server(const char *prog, int argc, char **argv, bool nonblocking,
+                  struct server_start *out, int *exit_status);
+
+#endif
