@@ -47,6 +47,8 @@ pub enum ember_result {
     EMBER_ERR_NO_CERTIFICATE = 109,
     /// The call is meaningful only for the other role.
     EMBER_ERR_WRONG_ROLE = 110,
+    /// A certificate given to embertls cannot be parsed.
+    EMBER_ERR_BAD_CERTIFICATE = 111,
 
     /// The transport failed; ember_conn_os_error() gives the errno.
     EMBER_ERR_IO = 200,
@@ -136,6 +138,7 @@ const TABLE: &[(ember_result, &CStr, &CStr)] = &[
     (EMBER_ERR_FILE, c"EMBER_ERR_FILE", c"a file could not be opened or read"),
     (EMBER_ERR_NO_CERTIFICATE, c"EMBER_ERR_NO_CERTIFICATE", c"the server config has no certificate"),
     (EMBER_ERR_WRONG_ROLE, c"EMBER_ERR_WRONG_ROLE", c"the call is meaningful only for the other role"),
+    (EMBER_ERR_BAD_CERTIFICATE, c"EMBER_ERR_BAD_CERTIFICATE", c"a certificate given to embertls cannot be parsed"),
     (EMBER_ERR_IO, c"EMBER_ERR_IO", c"the transport failed (see ember_conn_os_error)"),
     (EMBER_ERR_UNEXPECTED_EOF, c"EMBER_ERR_UNEXPECTED_EOF", c"the peer went away without close_notify (truncation)"),
     (EMBER_ERR_CERT_EXPIRED, c"EMBER_ERR_CERT_EXPIRED", c"the peer's certificate has expired"),
@@ -186,6 +189,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> ember_result {
         ErrorKind::File => EMBER_ERR_FILE,
         ErrorKind::NoCertificate => EMBER_ERR_NO_CERTIFICATE,
         ErrorKind::WrongRole => EMBER_ERR_WRONG_ROLE,
+        ErrorKind::BadCertificate => EMBER_ERR_BAD_CERTIFICATE,
         ErrorKind::Io => EMBER_ERR_IO,
         ErrorKind::UnexpectedEof => EMBER_ERR_UNEXPECTED_EOF,
         ErrorKind::CertExpired => EMBER_ERR_CERT_EXPIRED,

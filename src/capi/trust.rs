@@ -17,8 +17,13 @@ pub struct ember_trust {
 }
 
 /// ember_trust_new makes an empty trust store and writes it to `*out`. An empty store
-/// trusts nothing; add roots with ember_trust_add_pem() or ember_trust_add_pem_file(), then
-/// give it to a config with ember_config_set_trust().
+/// trusts nothing; add roots with ember_trust_add_pem(), ember_trust_add_pem_file(),
+/// ember_trust_add_der(), ember_trust_add_pem_dir(), ember_trust_add_system() or
+/// ember_trust_add_builtin(), then give it to a config with ember_config_set_trust().
+///
+/// A store keeps each root once: adding a root it already holds (the same subject, key and
+/// name constraints, e.g. the same certificate from another file) changes nothing and is
+/// counted neither added nor skipped.
 ///
 /// Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `out` is NULL.
 ///
@@ -47,7 +52,8 @@ pub extern "C" fn ember_trust_free(trust: *mut ember_trust) {
 }
 
 /// ember_trust_add_pem adds every CERTIFICATE block in the `len` bytes at `pem` as a
-/// trusted root. The input is copied; the caller keeps ownership of `pem`.
+/// trusted root. The input is copied; the caller keeps ownership of `pem`. A root the store
+/// already holds is kept once (ember_trust_count() tells how many it holds).
 ///
 /// All or nothing: returns EMBER_OK when every certificate was added; EMBER_ERR_BAD_PEM
 /// when the input is empty, is not PEM, has no CERTIFICATE block, or holds a certificate
@@ -88,7 +94,138 @@ pub extern "C" fn ember_trust_add_pem_file(
     })
 }
 
-/// ember_trust_last_error copies the detail of the store's last failed call into `buf` (at
+/// ember_trust_add_der adds the one certificate in the `len` bytes at `der` (DER, e.g. from
+/// an OS keychain) as a trusted root. The input is copied; the caller keeps ownership of
+/// `der`. Adding a root the store already holds is a harmless no-op.
+///
+/// Returns EMBER_OK; EMBER_ERR_BAD_CERTIFICATE when the bytes are not a certificate
+/// (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
+/// EMBER_ERR_NULL_ARG when `trust` is NULL, or `der` is NULL with `len` > 0.
+/// ember_trust_last_error() explains a failure.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_der(
+    trust: *mut ember_trust,
+    der: *const u8,
+    len: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `der` holds `len` bytes, per the header.
+        let (trust, der) = unsafe { (arg_ref(trust)?, arg_bytes(der, len)?) };
+        trust.inner.add_der(der).map(drop).map_err(code)
+    })
+}
+
+/// ember_trust_add_pem_dir adds the certificates of every regular file in the directory
+/// `dir` (a NUL-terminated UTF-8 path): not its subdirectories; symbolic links are
+/// followed; files are read in name order. It suits directories such as /etc/ssl/certs,
+/// whose hashed links name each root a second time (a root already held counts neither
+/// added nor skipped).
+///
+/// Lenient, unlike ember_trust_add_pem_file(): a file that cannot be read, is not PEM or has
+/// no CERTIFICATE block is skipped, and so is each certificate that cannot be parsed (the
+/// other certificates of its file are added). `*out_added` receives how many roots were new
+/// to the store, `*out_skipped` how many entries were skipped; when it is not 0,
+/// ember_trust_last_error() says how many and names the first few with the reason.
+///
+/// Returns EMBER_OK when at least one usable certificate was found (new or already held);
+/// EMBER_ERR_FILE when the directory cannot be read (the detail names it and the OS error);
+/// EMBER_ERR_BAD_PEM when it holds no usable certificate (nothing is added then);
+/// EMBER_ERR_CONFIG_FROZEN once a connection uses the store; EMBER_ERR_NULL_ARG when
+/// `trust`, `dir`, `out_added` or `out_skipped` is NULL. The counts are written on EMBER_OK
+/// only.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_pem_dir(
+    trust: *mut ember_trust,
+    dir: *const c_char,
+    out_added: *mut usize,
+    out_skipped: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `dir` NULL or a C string, the out-pointers
+        // NULL or writable, per the header.
+        let (trust, dir, added, skipped) = unsafe {
+            (
+                arg_ref(trust)?,
+                arg_str(dir)?,
+                arg_mut(out_added)?,
+                arg_mut(out_skipped)?,
+            )
+        };
+        let tally = trust.inner.add_pem_dir(dir).map_err(code)?;
+        (*added, *skipped) = (tally.added, tally.skipped);
+        Ok(())
+    })
+}
+
+/// ember_trust_add_system adds the system's trusted roots: the PEM file named by the
+/// environment variable SSL_CERT_FILE and the directories (colon-separated) named by
+/// SSL_CERT_DIR when either is set, otherwise the platform's usual bundle (e.g.
+/// /etc/ssl/certs/ca-certificates.crt). The environment is read at each call.
+///
+/// Lenient and counted as ember_trust_add_pem_dir(): `*out_added` receives how many roots
+/// were new to the store, `*out_skipped` how many certificates could not be parsed plus how
+/// many files or directories could not be read; when it is not 0, ember_trust_last_error()
+/// describes them.
+///
+/// Returns EMBER_OK when at least one usable certificate was found (new or already held);
+/// EMBER_ERR_BAD_PEM when none was (nothing is added then; the detail says where it
+/// looked and what failed); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
+/// EMBER_ERR_NULL_ARG when `trust`, `out_added` or `out_skipped` is NULL. The counts are
+/// written on EMBER_OK only.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_system(
+    trust: *mut ember_trust,
+    out_added: *mut usize,
+    out_skipped: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, the out-pointers NULL or writable, per
+        // the header.
+        let (trust, added, skipped) =
+            unsafe { (arg_ref(trust)?, arg_mut(out_added)?, arg_mut(out_skipped)?) };
+        let tally = trust.inner.add_system().map_err(code)?;
+        (*added, *skipped) = (tally.added, tally.skipped);
+        Ok(())
+    })
+}
+
+/// ember_trust_add_builtin adds the Mozilla roots built into embertls (webpki-roots), the
+/// roots a client config without ember_config_set_trust() trusts, so that they can be
+/// combined with others. `*out_added` receives how many were new to the store.
+///
+/// Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
+/// EMBER_ERR_NULL_ARG when `trust` or `out_added` is NULL.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_builtin(
+    trust: *mut ember_trust,
+    out_added: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `out_added` NULL or writable, per the
+        // header.
+        let (trust, added) = unsafe { (arg_ref(trust)?, arg_mut(out_added)?) };
+        *added = trust.inner.add_builtin().map_err(code)?;
+        Ok(())
+    })
+}
+
+/// ember_trust_count writes how many roots the store holds to `*out_n` (each root once),
+/// e.g. to see what an all-or-nothing ember_trust_add_pem_file() took. It also works on a
+/// frozen store.
+///
+/// Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL.
+#[no_mangle]
+pub extern "C" fn ember_trust_count(trust: *const ember_trust, out_n: *mut usize) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `out_n` NULL or writable, per the header.
+        let (trust, out_n) = unsafe { (arg_ref(trust)?, arg_mut(out_n)?) };
+        *out_n = trust.inner.count().map_err(code)?;
+        Ok(())
+    })
+}
+
+/// ember_trust_last_error copies the detail of the store's last failed call, or of the last
+/// ember_trust_add_pem_dir() / ember_trust_add_system() that skipped entries, into `buf` (at
 /// most `len` bytes, NUL-terminated) and the detail's full length into `*out_n`. With no
 /// failure so far the detail is "" .
 ///

@@ -40,6 +40,8 @@ pub enum ErrorKind {
     NoCertificate,
     /// The call is meaningful only for the other role (client vs server).
     WrongRole,
+    /// A certificate given to embertls (e.g. a DER root) cannot be parsed.
+    BadCertificate,
 
     /// The transport failed; the OS error number is kept with the error.
     Io,

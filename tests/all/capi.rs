@@ -8,10 +8,11 @@ use std::process::Command;
 use crate::support::{build_c, include_dir, manifest_dir, Pki, Proc};
 
 /// The program's sources, in tests/c/ (check.h is the header they share).
-const SOURCES: [&str; 5] = [
+const SOURCES: [&str; 6] = [
     "api_test.c",
     "harness.c",
     "t_api.c",
+    "t_trust.c",
     "t_transport.c",
     "t_failures.c",
 ];

@@ -64,8 +64,40 @@ enum Scope {
 
 impl Pki {
     /// Generates every file of the test-PKI contract. Needs the `openssl` command.
+    ///
+    /// Also the root in other forms, for the trust-store loaders: `ca.der` (the root as
+    /// DER) and `roots/`, laid out like a system certificate directory: `ca.pem`, a hashed
+    /// link to it (`5d8f3a1c.0`, the same root again), `unknown-ca.pem` (the untrusted
+    /// hierarchy's intermediate, a second CA; its root is not kept), three files that give
+    /// no certificate (`empty.pem`, `garbage.txt`, and `not-a-cert.pem` whose CERTIFICATE
+    /// block is not a certificate) and a subdirectory `subdir/` holding `intermediate.pem`,
+    /// which a non-recursive loader never sees.
     pub fn generate() -> Pki {
-        Pki::build(Scope::Full)
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::CertificateDer;
+
+        let pki = Pki::build(Scope::Full);
+        let root = CertificateDer::from_pem_file(pki.path("ca.pem")).expect("ca.pem is PEM");
+        fs::write(pki.dir.join("ca.der"), root.as_ref()).expect("write ca.der");
+        fs::create_dir_all(pki.dir.join("roots/subdir")).expect("create roots/subdir");
+        let copy = |from: &str, to: &str| {
+            fs::copy(pki.path(from), pki.dir.join(to)).unwrap_or_else(|e| panic!("copy {to}: {e}"))
+        };
+        copy("ca.pem", "roots/ca.pem");
+        copy("unknown-intermediate.pem", "roots/unknown-ca.pem");
+        copy("intermediate.pem", "roots/subdir/intermediate.pem");
+        std::os::unix::fs::symlink("ca.pem", pki.dir.join("roots/5d8f3a1c.0"))
+            .expect("link roots/5d8f3a1c.0");
+        pki.write("roots/empty.pem", "");
+        pki.write(
+            "roots/garbage.txt",
+            "this is not PEM\njust some words in a file\n",
+        );
+        pki.write(
+            "roots/not-a-cert.pem",
+            &pem_block("CERTIFICATE", b"this is not a certificate"),
+        );
+        pki
     }
 
     /// Generates `ca.pem` and the `ecdsa-p256` chain and key only, without any external

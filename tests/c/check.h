@@ -169,5 +169,6 @@ uint16_t expected_suite(uint16_t version, const char *cert);
 void run_transport_cases(void); /* t_transport.c */
 void run_failure_cases(void);   /* t_failures.c */
 void run_api_cases(void);       /* t_api.c */
+void run_trust_cases(void);     /* t_trust.c */
 
 #endif
