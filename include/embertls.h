@@ -244,6 +244,26 @@ typedef enum {
 } ember_role;
 
 /**
+ * Whether a server asks clients for a certificate (mutual TLS); see
+ * ember_config_set_client_auth().
+ */
+typedef enum {
+  /**
+   * Clients are not asked for a certificate.
+   */
+  EMBER_CLIENT_AUTH_NONE = 0,
+  /**
+   * Clients are asked for a certificate; one without is let in, one whose certificate
+   * does not verify is refused.
+   */
+  EMBER_CLIENT_AUTH_OPTIONAL = 1,
+  /**
+   * Every client must present a certificate that verifies against the trust store.
+   */
+  EMBER_CLIENT_AUTH_REQUIRED = 2,
+} ember_client_auth;
+
+/**
  * A connection configuration (opaque). Made by ember_config_new(), freed by
  * ember_config_free().
  */
@@ -259,6 +279,39 @@ typedef struct ember_conn ember_conn;
  * ember_trust_free().
  */
 typedef struct ember_trust ember_trust;
+
+/**
+ * A borrowed run of bytes: `len` bytes at `data`. The layout is frozen: these two members,
+ * in this order, for every future version.
+ */
+typedef struct {
+  /**
+   * The first byte (may be NULL only when `len` is 0).
+   */
+  const uint8_t *data;
+  /**
+   * How many bytes.
+   */
+  size_t len;
+} ember_bytes;
+
+/**
+ * Verification callback (see ember_config_set_verify_callback()): decides on the chain the
+ * server presented. `server_name` is the name the connection was made with (NUL-terminated);
+ * `chain` holds `chain_len` DER certificates as the server sent them, its own first;
+ * `builtin_verdict` is what embertls' own verification (webpki, against the config's trust
+ * store) concluded: EMBER_OK, or the 300s code it would have failed with. Return 0 to accept
+ * the chain, non-zero to reject it; a rejection may explain itself by writing a NUL-terminated
+ * reason of at most `reason_len` bytes (NUL included) to `reason`, which starts out "".
+ * Every pointer is valid only during the call.
+ */
+typedef int (*ember_verify_cb)(void *userdata,
+                               const char *server_name,
+                               const ember_bytes *chain,
+                               size_t chain_len,
+                               ember_result builtin_verdict,
+                               char *reason,
+                               size_t reason_len);
 
 /**
  * Read callback: read up to `len` bytes into `buf`, store the count in `*out_n` and return
@@ -315,8 +368,9 @@ ember_result ember_config_set_versions(ember_config *cfg, uint16_t min, uint16_t
 /**
  * ember_config_set_trust makes connections verify their peer against the roots in `trust`.
  * On a client they replace the built-in Mozilla roots. On a server they switch on client
- * authentication: every client must present a certificate that chains to them, or the
- * handshake fails with EMBER_ERR_CERT_REQUIRED or another 300s code.
+ * authentication, required unless ember_config_set_client_auth() chose otherwise: every
+ * client must present a certificate that chains to them, or the handshake fails with
+ * EMBER_ERR_CERT_REQUIRED or another 300s code.
  *
  * The config keeps its own reference to `trust` (the caller may free its handle at once);
  * the store is frozen when the first connection is made from this config.
@@ -325,6 +379,58 @@ ember_result ember_config_set_versions(ember_config *cfg, uint16_t min, uint16_t
  * when `cfg` or `trust` is NULL.
  */
 ember_result ember_config_set_trust(ember_config *cfg, const ember_trust *trust);
+
+/**
+ * ember_config_set_client_auth sets whether a server asks its clients for a certificate
+ * (mutual TLS). EMBER_CLIENT_AUTH_REQUIRED: a client without a certificate fails the
+ * handshake on the server with EMBER_ERR_CERT_REQUIRED (the client receives the alert
+ * certificate_required, 116), one whose chain does not lead to the trust store's roots with
+ * a 300s code such as EMBER_ERR_CERT_UNKNOWN_ISSUER (the client receives the matching alert,
+ * e.g. unknown_ca, 48). EMBER_CLIENT_AUTH_OPTIONAL: as REQUIRED, except that a client
+ * without a certificate is let in (ember_conn_peer_cert_count() then answers
+ * EMBER_ERR_WRONG_STATE). EMBER_CLIENT_AUTH_NONE: no certificate is asked for, even with a
+ * trust store. Without a call, a server with a trust store (ember_config_set_trust())
+ * requires client certificates and one without asks for none.
+ *
+ * OPTIONAL and REQUIRED verify with the config's trust store, which may be set before or
+ * after this call: without one, ember_conn_new() fails with EMBER_ERR_INVALID_ARG and
+ * ember_config_last_error() says that a trust store is missing. A client presents the
+ * first chain added with ember_config_add_cert_pem() or ember_config_add_cert_pem_file()
+ * when a server asks for a certificate, and sends none when it has none.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_INVALID_ARG when
+ * `mode` is not an ember_client_auth value; EMBER_ERR_CONFIG_FROZEN once connections were
+ * made; EMBER_ERR_NULL_ARG for a NULL `cfg`. ember_config_last_error() explains a failure.
+ *
+ * Threads: as every setter, one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_client_auth(ember_config *cfg, ember_client_auth mode);
+
+/**
+ * ember_config_set_verify_callback lets `cb` decide on every server chain a client made from
+ * `cfg` receives. embertls first verifies the chain itself (against the config's trust
+ * store, or the built-in Mozilla roots) and passes its verdict to `cb` with the chain and
+ * the server name; `cb`'s answer replaces that verdict: 0 accepts the chain, even one
+ * embertls rejected (e.g. a pinned self-signed certificate, which also works with an empty
+ * trust store), and non-zero rejects it, even one embertls accepted. A rejected chain fails
+ * the handshake with EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's
+ * reason, and the server receives the alert certificate_unknown (46). The callback never
+ * replaces the check that the server holds the certificate's private key (the handshake
+ * signature), which embertls always makes. It is called once per full handshake, during
+ * ember_conn_handshake() (or the ember_conn_read()/ember_conn_write() that completes it).
+ * A NULL `cb` removes a callback set before.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a server config; EMBER_ERR_CONFIG_FROZEN once
+ * connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
+ *
+ * Ownership: `userdata` is passed to `cb` unchanged and never freed by embertls; it must stay
+ * valid as long as connections made from `cfg` may handshake (until the last is freed).
+ * Threads: `cb` runs on the thread that drives the handshake, so connections made from one
+ * config on several threads call it concurrently: it and `userdata` must be safe for that.
+ */
+ember_result ember_config_set_verify_callback(ember_config *cfg,
+                                              ember_verify_cb cb,
+                                              void *userdata);
 
 /**
  * ember_config_add_cert_pem_file loads a certificate chain (PEM, leaf first, then
@@ -600,6 +706,39 @@ ember_result ember_conn_server_name(const ember_conn *conn, char *buf, size_t le
  * EMBER_ERR_NULL_ARG for a NULL argument.
  */
 ember_result ember_conn_peer_alert(const ember_conn *conn, uint8_t *out_alert);
+
+/**
+ * ember_conn_peer_cert_count stores the number of certificates in the chain the peer
+ * presented (its leaf plus the intermediates it sent) in `*out_n`.
+ *
+ * The chain is known on a client once the server's certificate was received and verified,
+ * and on a server once the client's certificate was (ember_config_set_client_auth()); it
+ * stays readable after the handshake, after ember_conn_close() and after a later failure.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the chain is known, and on a server whose
+ * client sent no certificate (no client authentication, or OPTIONAL without one);
+ * EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+ * Threads: as every function on a connection, one thread at a time.
+ */
+ember_result ember_conn_peer_cert_count(const ember_conn *conn, size_t *out_n);
+
+/**
+ * ember_conn_peer_cert stores a pointer to the DER encoding of certificate `index` of the
+ * peer's chain in `*out_der` and its length in `*out_len`. Index 0 is the peer's own (leaf)
+ * certificate, the following ones the intermediates in the order the peer sent them.
+ *
+ * Ownership: the bytes are borrowed from the connection and stay valid and unchanged until
+ * ember_conn_free(); the caller must not free or modify them.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the chain is not known (as for
+ * ember_conn_peer_cert_count()); EMBER_ERR_INVALID_ARG when `index` is not below the
+ * count; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL
+ * argument. On failure the outputs are left unchanged.
+ */
+ember_result ember_conn_peer_cert(const ember_conn *conn,
+                                  size_t index,
+                                  const uint8_t **out_der,
+                                  size_t *out_len);
 
 /**
  * ember_result_str returns a short English sentence describing `r`, e.g. "the peer's

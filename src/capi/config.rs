@@ -1,6 +1,6 @@
 //! `ember_config`: what connections are made from.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::boundary::{
@@ -9,7 +9,8 @@ use super::boundary::{
 };
 use super::error::ember_result;
 use super::trust::ember_trust;
-use crate::engine::{Config, Role};
+use super::verify::{self, ember_verify_cb};
+use crate::engine::{ClientAuth, Config, Role};
 
 /// Which end of a connection a config makes.
 #[repr(C)]
@@ -25,6 +26,26 @@ pub enum ember_role {
 #[repr(transparent)]
 #[derive(Clone, Copy)]
 pub struct ember_role_arg(pub std::ffi::c_int);
+
+/// Whether a server asks clients for a certificate (mutual TLS); see
+/// ember_config_set_client_auth().
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ember_client_auth {
+    /// Clients are not asked for a certificate.
+    EMBER_CLIENT_AUTH_NONE = 0,
+    /// Clients are asked for a certificate; one without is let in, one whose certificate
+    /// does not verify is refused.
+    EMBER_CLIENT_AUTH_OPTIONAL = 1,
+    /// Every client must present a certificate that verifies against the trust store.
+    EMBER_CLIENT_AUTH_REQUIRED = 2,
+}
+
+/// A client auth mode as the C caller passed it, checked before use. The header calls it
+/// ember_client_auth.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct ember_client_auth_arg(pub std::ffi::c_int);
 
 /// A connection configuration (opaque). Made by ember_config_new(), freed by
 /// ember_config_free().
@@ -93,8 +114,9 @@ pub extern "C" fn ember_config_set_versions(
 
 /// ember_config_set_trust makes connections verify their peer against the roots in `trust`.
 /// On a client they replace the built-in Mozilla roots. On a server they switch on client
-/// authentication: every client must present a certificate that chains to them, or the
-/// handshake fails with EMBER_ERR_CERT_REQUIRED or another 300s code.
+/// authentication, required unless ember_config_set_client_auth() chose otherwise: every
+/// client must present a certificate that chains to them, or the handshake fails with
+/// EMBER_ERR_CERT_REQUIRED or another 300s code.
 ///
 /// The config keeps its own reference to `trust` (the caller may free its handle at once);
 /// the store is frozen when the first connection is made from this config.
@@ -110,6 +132,80 @@ pub extern "C" fn ember_config_set_trust(
         // SAFETY: both are NULL or live handles, per the header.
         let (cfg, trust) = unsafe { (arg_ref(cfg)?, arg_ref(trust)?) };
         cfg.inner.set_trust(trust.inner.clone()).map_err(code)
+    })
+}
+
+/// ember_config_set_client_auth sets whether a server asks its clients for a certificate
+/// (mutual TLS). EMBER_CLIENT_AUTH_REQUIRED: a client without a certificate fails the
+/// handshake on the server with EMBER_ERR_CERT_REQUIRED (the client receives the alert
+/// certificate_required, 116), one whose chain does not lead to the trust store's roots with
+/// a 300s code such as EMBER_ERR_CERT_UNKNOWN_ISSUER (the client receives the matching alert,
+/// e.g. unknown_ca, 48). EMBER_CLIENT_AUTH_OPTIONAL: as REQUIRED, except that a client
+/// without a certificate is let in (ember_conn_peer_cert_count() then answers
+/// EMBER_ERR_WRONG_STATE). EMBER_CLIENT_AUTH_NONE: no certificate is asked for, even with a
+/// trust store. Without a call, a server with a trust store (ember_config_set_trust())
+/// requires client certificates and one without asks for none.
+///
+/// OPTIONAL and REQUIRED verify with the config's trust store, which may be set before or
+/// after this call: without one, ember_conn_new() fails with EMBER_ERR_INVALID_ARG and
+/// ember_config_last_error() says that a trust store is missing. A client presents the
+/// first chain added with ember_config_add_cert_pem() or ember_config_add_cert_pem_file()
+/// when a server asks for a certificate, and sends none when it has none.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_INVALID_ARG when
+/// `mode` is not an ember_client_auth value; EMBER_ERR_CONFIG_FROZEN once connections were
+/// made; EMBER_ERR_NULL_ARG for a NULL `cfg`. ember_config_last_error() explains a failure.
+///
+/// Threads: as every setter, one thread at a time until the config is frozen.
+#[no_mangle]
+pub extern "C" fn ember_config_set_client_auth(
+    cfg: *mut ember_config,
+    mode: ember_client_auth_arg,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, per the header.
+        let cfg = unsafe { arg_ref(cfg)? };
+        let mode = match mode.0 {
+            m if m == ember_client_auth::EMBER_CLIENT_AUTH_NONE as i32 => ClientAuth::None,
+            m if m == ember_client_auth::EMBER_CLIENT_AUTH_OPTIONAL as i32 => ClientAuth::Optional,
+            m if m == ember_client_auth::EMBER_CLIENT_AUTH_REQUIRED as i32 => ClientAuth::Required,
+            _ => return Err(ember_result::EMBER_ERR_INVALID_ARG),
+        };
+        cfg.inner.set_client_auth(mode).map_err(code)
+    })
+}
+
+/// ember_config_set_verify_callback lets `cb` decide on every server chain a client made from
+/// `cfg` receives. embertls first verifies the chain itself (against the config's trust
+/// store, or the built-in Mozilla roots) and passes its verdict to `cb` with the chain and
+/// the server name; `cb`'s answer replaces that verdict: 0 accepts the chain, even one
+/// embertls rejected (e.g. a pinned self-signed certificate, which also works with an empty
+/// trust store), and non-zero rejects it, even one embertls accepted. A rejected chain fails
+/// the handshake with EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's
+/// reason, and the server receives the alert certificate_unknown (46). The callback never
+/// replaces the check that the server holds the certificate's private key (the handshake
+/// signature), which embertls always makes. It is called once per full handshake, during
+/// ember_conn_handshake() (or the ember_conn_read()/ember_conn_write() that completes it).
+/// A NULL `cb` removes a callback set before.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a server config; EMBER_ERR_CONFIG_FROZEN once
+/// connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
+///
+/// Ownership: `userdata` is passed to `cb` unchanged and never freed by embertls; it must stay
+/// valid as long as connections made from `cfg` may handshake (until the last is freed).
+/// Threads: `cb` runs on the thread that drives the handshake, so connections made from one
+/// config on several threads call it concurrently: it and `userdata` must be safe for that.
+#[no_mangle]
+pub extern "C" fn ember_config_set_verify_callback(
+    cfg: *mut ember_config,
+    cb: ember_verify_cb,
+    userdata: *mut c_void,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, per the header.
+        let cfg = unsafe { arg_ref(cfg)? };
+        let check = cb.map(|cb| verify::check(cb, userdata));
+        cfg.inner.set_verify(check).map_err(code)
     })
 }
 

@@ -457,3 +457,60 @@ pub extern "C" fn ember_conn_peer_alert(
         put(out, conn.peer_alert())
     })
 }
+
+/// ember_conn_peer_cert_count stores the number of certificates in the chain the peer
+/// presented (its leaf plus the intermediates it sent) in `*out_n`.
+///
+/// The chain is known on a client once the server's certificate was received and verified,
+/// and on a server once the client's certificate was (ember_config_set_client_auth()); it
+/// stays readable after the handshake, after ember_conn_close() and after a later failure.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the chain is known, and on a server whose
+/// client sent no certificate (no client authentication, or OPTIONAL without one);
+/// EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+/// Threads: as every function on a connection, one thread at a time.
+#[no_mangle]
+pub extern "C" fn ember_conn_peer_cert_count(
+    conn: *const ember_conn,
+    out_n: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_n` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_n)?) };
+        put(out, conn.peer_certificates().map(<[Vec<u8>]>::len))
+    })
+}
+
+/// ember_conn_peer_cert stores a pointer to the DER encoding of certificate `index` of the
+/// peer's chain in `*out_der` and its length in `*out_len`. Index 0 is the peer's own (leaf)
+/// certificate, the following ones the intermediates in the order the peer sent them.
+///
+/// Ownership: the bytes are borrowed from the connection and stay valid and unchanged until
+/// ember_conn_free(); the caller must not free or modify them.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the chain is not known (as for
+/// ember_conn_peer_cert_count()); EMBER_ERR_INVALID_ARG when `index` is not below the
+/// count; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL
+/// argument. On failure the outputs are left unchanged.
+#[no_mangle]
+pub extern "C" fn ember_conn_peer_cert(
+    conn: *const ember_conn,
+    index: usize,
+    out_der: *mut *const u8,
+    out_len: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, the outputs NULL or writable, per the header.
+        let (conn, out_der, out_len) =
+            unsafe { (conn_ref(conn)?, arg_mut(out_der)?, arg_mut(out_len)?) };
+        let chain = conn
+            .peer_certificates()
+            .ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
+        let der = chain
+            .get(index)
+            .ok_or(ember_result::EMBER_ERR_INVALID_ARG)?;
+        *out_der = der.as_ptr();
+        *out_len = der.len();
+        Ok(())
+    })
+}

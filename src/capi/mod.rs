@@ -11,4 +11,5 @@ mod error;
 mod names;
 mod transport;
 mod trust;
+mod verify;
 mod version;

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rustls::client::ResolvesClientCert;
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{
@@ -16,6 +16,7 @@ use rustls::{
 
 use super::error::{Error, ErrorKind};
 use super::trust::Trust;
+use super::verify::{AppVerifier, Check};
 use super::{credentials, lock, provider};
 
 /// Which end of the connection a config makes.
@@ -25,6 +26,18 @@ pub enum Role {
     Client,
     /// Answers ClientHellos and presents a certificate.
     Server,
+}
+
+/// Whether a server asks connecting clients for a certificate (mutual TLS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No certificate is requested.
+    None,
+    /// A certificate is requested; a client without one is let in, one with a certificate
+    /// that does not verify against the trust store is refused.
+    Optional,
+    /// Every client must present a certificate that verifies against the trust store.
+    Required,
 }
 
 /// TLS 1.2 on the wire.
@@ -43,6 +56,10 @@ struct State {
     max_version: u16,
     certs: Vec<Arc<CertifiedKey>>,
     trust: Option<Arc<Trust>>,
+    /// Set by `set_client_auth`; unset means Required with a trust store, None without.
+    client_auth: Option<ClientAuth>,
+    /// Client only: the application's check on the server's chain.
+    verify: Option<Arc<Check>>,
     built: Option<Built>,
     last_error: Option<Error>,
 }
@@ -64,6 +81,8 @@ impl Config {
                 max_version: TLS1_3,
                 certs: Vec::new(),
                 trust: None,
+                client_auth: None,
+                verify: None,
                 built: None,
                 last_error: None,
             }),
@@ -99,10 +118,40 @@ impl Config {
     }
 
     /// Sets the roots used to verify the peer: the server's chain on a client (replacing
-    /// the built-in Mozilla roots), client certificates on a server (which then requires one).
+    /// the built-in Mozilla roots), client certificates on a server (which then requires one
+    /// unless [`Config::set_client_auth`] says otherwise).
     pub fn set_trust(&self, trust: Arc<Trust>) -> Result<(), Error> {
         self.change(|state| {
             state.trust = Some(trust);
+            Ok(())
+        })
+    }
+
+    /// Server only: whether clients are asked for a certificate. Without a call, a server
+    /// with a trust store requires one and a server without a trust store asks for none.
+    /// `Optional` and `Required` need a trust store: without one, making a connection fails
+    /// with `InvalidArg` (checked then, so the setters may be called in any order).
+    pub fn set_client_auth(&self, mode: ClientAuth) -> Result<(), Error> {
+        self.require_role(
+            Role::Server,
+            "client authentication is a server setting; a client presents the certificate \
+             added with ember_config_add_cert_pem when the server asks for one",
+        )?;
+        self.change(|state| {
+            state.client_auth = Some(mode);
+            Ok(())
+        })
+    }
+
+    /// Client only: lets `check` decide on the server's chain, shown webpki's verdict
+    /// (see [`super::verify`]); None removes a check set before.
+    pub fn set_verify(&self, check: Option<Arc<Check>>) -> Result<(), Error> {
+        self.require_role(
+            Role::Client,
+            "a verification callback is a client setting: it decides on the server's chain",
+        )?;
+        self.change(|state| {
+            state.verify = check;
             Ok(())
         })
     }
@@ -133,6 +182,16 @@ impl Config {
     /// The detail of the last failed change or connection attempt, if any.
     pub fn last_error(&self) -> Result<Option<Error>, Error> {
         Ok(lock(&self.state)?.last_error.clone())
+    }
+
+    /// `WrongRole` (remembered for `last_error`) unless this config is for `role`.
+    fn require_role(&self, role: Role, why: &str) -> Result<(), Error> {
+        if self.role == role {
+            return Ok(());
+        }
+        let err = Error::new(ErrorKind::WrongRole, why);
+        self.remember(&err);
+        Err(err)
     }
 
     /// Remembers a failure to make a connection from this config, for `last_error`.
@@ -203,8 +262,37 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
             });
             let builder = ClientConfig::builder_with_provider(provider())
                 .with_protocol_versions(&versions)
-                .map_err(internal)?
-                .with_root_certificates(roots);
+                .map_err(internal)?;
+            let builder = match &state.verify {
+                None => builder.with_root_certificates(roots),
+                Some(check) => {
+                    let webpki = if roots.is_empty() {
+                        None
+                    } else {
+                        Some(
+                            WebPkiServerVerifier::builder_with_provider(
+                                Arc::new(roots),
+                                provider(),
+                            )
+                            .build()
+                            .map_err(|e| {
+                                Error::new(
+                                    ErrorKind::InvalidArg,
+                                    format!(
+                                        "cannot verify server certificates with this trust store: {e}"
+                                    ),
+                                )
+                            })?,
+                        )
+                    };
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(AppVerifier::new(
+                            webpki,
+                            check.clone(),
+                        )))
+                }
+            };
             let config = match first_cert {
                 Some(cert) => builder.with_client_cert_resolver(Arc::new(OneCert(cert))),
                 None => builder.with_no_client_auth(),
@@ -222,20 +310,44 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
             let builder = ServerConfig::builder_with_provider(provider())
                 .with_protocol_versions(&versions)
                 .map_err(internal)?;
-            let builder = match roots {
-                Some(roots) => {
+            let mode = state.client_auth.unwrap_or(if roots.is_some() {
+                ClientAuth::Required
+            } else {
+                ClientAuth::None
+            });
+            let builder = match (mode, roots) {
+                (ClientAuth::None, _) => builder.with_no_client_auth(),
+                (_, None) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArg,
+                        format!(
+                            "client authentication is {} but the server config has no trust \
+                             store to verify client certificates with: call \
+                             ember_config_set_trust",
+                            if mode == ClientAuth::Required {
+                                "required"
+                            } else {
+                                "optional"
+                            }
+                        ),
+                    ))
+                }
+                (_, Some(roots)) => {
                     let verifier =
-                        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                            .build()
-                            .map_err(|e| {
-                                Error::new(
+                        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+                    let verifier = if mode == ClientAuth::Optional {
+                        verifier.allow_unauthenticated()
+                    } else {
+                        verifier
+                    };
+                    let verifier = verifier.build().map_err(|e| {
+                        Error::new(
                             ErrorKind::InvalidArg,
                             format!("cannot verify client certificates with this trust store: {e}"),
                         )
-                            })?;
+                    })?;
                     builder.with_client_cert_verifier(verifier)
                 }
-                None => builder.with_no_client_auth(),
             };
             Ok(Built::Server(Arc::new(
                 builder.with_cert_resolver(Arc::new(OneCert(cert))),

@@ -80,6 +80,9 @@ pub struct Conn {
     unprocessed: bool,
     server_name: Option<String>,
     peer_alert: Option<u8>,
+    /// The peer's certificate chain (DER, leaf first), copied once rustls has it and never
+    /// changed afterwards, so borrowed pointers into it stay valid while the Conn lives.
+    peer_certs: Option<Vec<Vec<u8>>>,
     last_error: Option<Error>,
 }
 
@@ -140,6 +143,7 @@ impl Conn {
             unprocessed: false,
             server_name: server_name.map(str::to_owned),
             peer_alert: None,
+            peer_certs: None,
             last_error: None,
         };
         // The connection grows its own outgoing buffer; rustls' limit would only stall it.
@@ -319,6 +323,13 @@ impl Conn {
         self.peer_alert
     }
 
+    /// The certificate chain the peer presented (DER, leaf first), once it is known: on a
+    /// client once the server's certificate was received and verified, on a server once the
+    /// client's was. None before that, and on a server whose client presented none.
+    pub fn peer_certificates(&self) -> Option<&[Vec<u8>]> {
+        self.peer_certs.as_deref()
+    }
+
     /// Runs one operation: the single state check before, the bookkeeping after.
     fn run<T>(
         &mut self,
@@ -473,6 +484,13 @@ impl Conn {
         let result = self.tls.process_new_packets();
         let offer = hello::take();
         self.collect_output();
+        if self.peer_certs.is_none() {
+            self.peer_certs = self
+                .tls
+                .peer_certificates()
+                .filter(|chain| !chain.is_empty())
+                .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect());
+        }
         match result {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -637,6 +655,50 @@ mod tests {
             ErrorKind::AlertReceived
         );
         assert_eq!(server.peer_alert(), Some(42));
+    }
+
+    #[test]
+    fn the_verify_check_sees_the_chain_and_its_rejection_is_cert_rejected() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg
+            .set_verify(Some(Arc::new(
+                |presented: &crate::engine::verify::Presented<'_>| {
+                    assert_eq!(presented.server_name, "localhost");
+                    assert_eq!(presented.chain.len(), 1);
+                    assert!(presented.builtin.is_none());
+                    Err("not this one".to_owned())
+                },
+            )))
+            .unwrap();
+        assert_eq!(
+            server_cfg.set_verify(None).unwrap_err().kind(),
+            ErrorKind::WrongRole
+        );
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        let _ = client.handshake();
+        transfer(&mut client, &mut server);
+        let err = client.handshake().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CertRejected);
+        assert_eq!(
+            err.detail(),
+            "the verification callback rejected the peer's certificate: not this one"
+        );
+        assert!(client.peer_certificates().is_none());
+        assert_eq!(server.peer_alert(), Some(46));
+    }
+
+    #[test]
+    fn the_peer_chain_is_known_after_the_handshake() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        assert!(client.peer_certificates().is_none());
+        let _ = client.handshake();
+        transfer(&mut client, &mut server);
+        client.handshake().unwrap();
+        assert_eq!(client.peer_certificates().map(<[_]>::len), Some(1));
+        assert!(server.peer_certificates().is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::io;
 use rustls::{AlertDescription, CertificateError, PeerIncompatible};
 
 use super::hello::Offer;
+use super::verify::Rejected;
 
 /// The kinds of outcome, grouped as the C result codes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,6 +327,13 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertRejected,
             "the application rejected the peer's certificate",
         ),
+        C::Other(other) => match other.0.downcast_ref::<Rejected>() {
+            Some(rejected) => (ErrorKind::CertRejected, rejected.to_string()),
+            None => (
+                ErrorKind::CertInvalid,
+                format!("the peer's certificate is invalid: {err}"),
+            ),
+        },
         other => (
             ErrorKind::CertInvalid,
             format!("the peer's certificate is invalid: {other}"),

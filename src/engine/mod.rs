@@ -3,7 +3,8 @@
 //! Each module holds one idea: [`config`] (what a connection is made from), [`credentials`]
 //! (certificate chains and private keys from PEM), [`trust`] (root certificates), [`conn`]
 //! (a connection's lifecycle and its I/O pump), [`error`] (what went wrong, with a detail
-//! sentence), [`names`] (IANA names of versions, suites and groups).
+//! sentence), [`names`] (IANA names of versions, suites and groups), [`verify`] (the
+//! application's verification check around webpki's).
 
 #![forbid(unsafe_code)]
 
@@ -15,8 +16,9 @@ mod hello;
 pub mod names;
 pub mod pem;
 pub mod trust;
+pub mod verify;
 
-pub use config::{Config, Role};
+pub use config::{ClientAuth, Config, Role};
 pub use conn::{Conn, Transport};
 pub use error::{Error, ErrorKind};
 pub use trust::Trust;

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
     printf("# %s, PKI in %s\n", ember_version(), g_pki_dir);
     run_api_cases();
     run_trust_cases();
+    run_mtls_cases();
     run_transport_cases();
     run_failure_cases();
 

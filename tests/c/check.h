@@ -170,5 +170,6 @@ void run_transport_cases(void); /* t_transport.c */
 void run_failure_cases(void);   /* t_failures.c */
 void run_api_cases(void);       /* t_api.c */
 void run_trust_cases(void);     /* t_trust.c */
+void run_mtls_cases(void);      /* t_mtls.c */
 
 #endif
