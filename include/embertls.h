@@ -352,6 +352,8 @@ ember_result ember_config_new(ember_role role, ember_config **out);
  * ember_config_free releases the caller's reference to `cfg`. Connections made from it
  * keep what they need, so it may be freed right after the last ember_conn_new(). Passing
  * NULL is a harmless no-op.
+ *
+ * Threads: call it once no other thread is using this handle.
  */
 void ember_config_free(ember_config *cfg);
 
@@ -362,6 +364,8 @@ void ember_config_free(ember_config *cfg);
  *
  * Returns EMBER_OK; EMBER_ERR_INVALID_ARG for another version value or `min` > `max`;
  * EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
+ *
+ * Threads: one thread at a time until the config is frozen, any number after.
  */
 ember_result ember_config_set_versions(ember_config *cfg, uint16_t min, uint16_t max);
 
@@ -377,6 +381,8 @@ ember_result ember_config_set_versions(ember_config *cfg, uint16_t min, uint16_t
  *
  * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
  * when `cfg` or `trust` is NULL.
+ *
+ * Threads: one thread at a time until the config is frozen, any number after.
  */
 ember_result ember_config_set_trust(ember_config *cfg, const ember_trust *trust);
 
@@ -445,6 +451,8 @@ ember_result ember_config_set_verify_callback(ember_config *cfg,
  * leaf's; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL
  * argument. Every failure is reported here, never later, and ember_config_last_error()
  * names the file and the problem.
+ *
+ * Threads: one thread at a time until the config is frozen, any number after.
  */
 ember_result ember_config_add_cert_pem_file(ember_config *cfg,
                                             const char *chain_path,
@@ -456,6 +464,8 @@ ember_result ember_config_add_cert_pem_file(ember_config *cfg,
  * keeps ownership of its buffers.
  *
  * Returns as ember_config_add_cert_pem_file() does, except EMBER_ERR_FILE.
+ *
+ * Threads: one thread at a time until the config is frozen, any number after.
  */
 ember_result ember_config_add_cert_pem(ember_config *cfg,
                                        const uint8_t *chain,
@@ -472,6 +482,8 @@ ember_result ember_config_add_cert_pem(ember_config *cfg,
  * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
  * `*out_n + 1`); EMBER_ERR_NULL_ARG when `cfg` or `out_n` is NULL, or `buf` is NULL with
  * `len` > 0.
+ *
+ * Threads: one thread at a time until the config is frozen, any number after.
  */
 ember_result ember_config_last_error(const ember_config *cfg, char *buf, size_t len, size_t *out_n);
 
@@ -504,6 +516,8 @@ ember_result ember_conn_new(const ember_config *cfg, const char *server_name, em
  * ember_conn_close() first for a clean close_notify. No callback is called during or after
  * it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
  * harmless no-op.
+ *
+ * Threads: call it once no other thread is using this handle.
  */
 void ember_conn_free(ember_conn *conn);
 
@@ -517,6 +531,8 @@ void ember_conn_free(ember_conn *conn);
  * Returns EMBER_OK; EMBER_ERR_NULL_ARG when `conn`, `rd` or `wr` is NULL (`userdata` may be
  * NULL); EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
  * `userdata` stays the caller's and must outlive the connection's use of it.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_set_io(ember_conn *conn,
                                ember_read_cb rd,
@@ -533,6 +549,8 @@ ember_result ember_conn_set_io(ember_conn *conn,
  * Returns EMBER_OK; EMBER_ERR_INVALID_ARG for a negative `fd`; EMBER_ERR_NULL_ARG for a
  * NULL `conn`; EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
  * The descriptor stays the caller's: embertls never closes it.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_set_fd(ember_conn *conn, int fd);
 
@@ -546,6 +564,8 @@ ember_result ember_conn_set_fd(ember_conn *conn, int fd);
  * of stream was fed; the connection's fatal error if processing the bytes failed (then
  * drain and send the alert it queued); EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or
  * NULL `buf` with `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_feed(ember_conn *conn, const uint8_t *buf, size_t len, size_t *out_n);
 
@@ -558,6 +578,8 @@ ember_result ember_conn_feed(ember_conn *conn, const uint8_t *buf, size_t len, s
  *
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport;
  * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_drain(ember_conn *conn, uint8_t *buf, size_t len, size_t *out_n);
 
@@ -565,6 +587,8 @@ ember_result ember_conn_drain(ember_conn *conn, uint8_t *buf, size_t len, size_t
  * ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
  * ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
  * write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+ *
+ * Threads: one thread at a time per connection.
  */
 size_t ember_conn_pending_output(const ember_conn *conn);
 
@@ -597,6 +621,8 @@ ember_result ember_conn_handshake(ember_conn *conn);
  * may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
  * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
  * on every result but EMBER_OK.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_read(ember_conn *conn, uint8_t *buf, size_t len, size_t *out_n);
 
@@ -614,6 +640,8 @@ ember_result ember_conn_read(ember_conn *conn, uint8_t *buf, size_t len, size_t 
  * drain, then call again); EMBER_WANT_READ while a non-blocking handshake waits for input;
  * EMBER_ERR_WRONG_STATE after ember_conn_close(); the handshake's errors; EMBER_ERR_IO;
  * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_write(ember_conn *conn, const uint8_t *buf, size_t len, size_t *out_n);
 
@@ -623,6 +651,8 @@ ember_result ember_conn_write(ember_conn *conn, const uint8_t *buf, size_t len, 
  * Returns EMBER_OK when nothing is left (always, in memory mode, where output waits for
  * ember_conn_drain()); EMBER_WANT_WRITE when a non-blocking transport would block (poll for
  * POLLOUT, call again); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_flush(ember_conn *conn);
 
@@ -634,6 +664,8 @@ ember_result ember_conn_flush(ember_conn *conn);
  * Returns EMBER_OK when close_notify was written (memory mode: is ready to drain);
  * EMBER_WANT_WRITE when a non-blocking transport would block (call ember_conn_flush()
  * later); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_close(ember_conn *conn);
 
@@ -647,6 +679,8 @@ ember_result ember_conn_close(ember_conn *conn);
  * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
  * `*out_n + 1`); EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG when
  * `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_last_error(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
 
@@ -654,6 +688,8 @@ ember_result ember_conn_last_error(const ember_conn *conn, char *buf, size_t len
  * ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
  * example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
  * failure was not an I/O error. Returns 0 for NULL.
+ *
+ * Threads: one thread at a time per connection.
  */
 int ember_conn_os_error(const ember_conn *conn);
 
@@ -663,6 +699,8 @@ int ember_conn_os_error(const ember_conn *conn);
  *
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated (the ServerHello);
  * EMBER_ERR_NULL_ARG for a NULL argument.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_protocol_version(const ember_conn *conn, uint16_t *out_version);
 
@@ -672,6 +710,8 @@ ember_result ember_conn_protocol_version(const ember_conn *conn, uint16_t *out_v
  *
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated; EMBER_ERR_NULL_ARG for a
  * NULL argument.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_cipher_suite(const ember_conn *conn, uint16_t *out_suite);
 
@@ -682,6 +722,8 @@ ember_result ember_conn_cipher_suite(const ember_conn *conn, uint16_t *out_suite
  *
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
  * NULL argument.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_kx_group(const ember_conn *conn, uint16_t *out_group);
 
@@ -693,6 +735,8 @@ ember_result ember_conn_kx_group(const ember_conn *conn, uint16_t *out_group);
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a server before the ClientHello or when the
  * client sent no name; EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated;
  * EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_server_name(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
 
@@ -704,6 +748,8 @@ ember_result ember_conn_server_name(const ember_conn *conn, char *buf, size_t le
  *
  * Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the peer sent no fatal alert;
  * EMBER_ERR_NULL_ARG for a NULL argument.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_peer_alert(const ember_conn *conn, uint8_t *out_alert);
 
@@ -734,6 +780,8 @@ ember_result ember_conn_peer_cert_count(const ember_conn *conn, size_t *out_n);
  * ember_conn_peer_cert_count()); EMBER_ERR_INVALID_ARG when `index` is not below the
  * count; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL
  * argument. On failure the outputs are left unchanged.
+ *
+ * Threads: one thread at a time per connection.
  */
 ember_result ember_conn_peer_cert(const ember_conn *conn,
                                   size_t index,
@@ -814,6 +862,8 @@ ember_result ember_trust_new(ember_trust **out);
  * ember_trust_free releases the caller's reference to `trust`. Configs that were given the
  * store keep their own reference, so it may be freed right after ember_config_set_trust().
  * Passing NULL is a harmless no-op.
+ *
+ * Threads: call it once no other thread is using this handle.
  */
 void ember_trust_free(ember_trust *trust);
 
@@ -827,6 +877,8 @@ void ember_trust_free(ember_trust *trust);
  * that cannot be parsed (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection
  * uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL, or `pem` is NULL with `len` > 0.
  * ember_trust_last_error() explains a failure.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_pem(ember_trust *trust, const uint8_t *pem, size_t len);
 
@@ -836,6 +888,8 @@ ember_result ember_trust_add_pem(ember_trust *trust, const uint8_t *pem, size_t 
  *
  * Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
  * and the OS error); otherwise as ember_trust_add_pem().
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_pem_file(ember_trust *trust, const char *path);
 
@@ -848,6 +902,8 @@ ember_result ember_trust_add_pem_file(ember_trust *trust, const char *path);
  * (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
  * EMBER_ERR_NULL_ARG when `trust` is NULL, or `der` is NULL with `len` > 0.
  * ember_trust_last_error() explains a failure.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_der(ember_trust *trust, const uint8_t *der, size_t len);
 
@@ -870,6 +926,8 @@ ember_result ember_trust_add_der(ember_trust *trust, const uint8_t *der, size_t 
  * EMBER_ERR_CONFIG_FROZEN once a connection uses the store; EMBER_ERR_NULL_ARG when
  * `trust`, `dir`, `out_added` or `out_skipped` is NULL. The counts are written on EMBER_OK
  * only.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_pem_dir(ember_trust *trust,
                                      const char *dir,
@@ -892,6 +950,8 @@ ember_result ember_trust_add_pem_dir(ember_trust *trust,
  * looked and what failed); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
  * EMBER_ERR_NULL_ARG when `trust`, `out_added` or `out_skipped` is NULL. The counts are
  * written on EMBER_OK only.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_system(ember_trust *trust, size_t *out_added, size_t *out_skipped);
 
@@ -902,6 +962,8 @@ ember_result ember_trust_add_system(ember_trust *trust, size_t *out_added, size_
  *
  * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
  * EMBER_ERR_NULL_ARG when `trust` or `out_added` is NULL.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_builtin(ember_trust *trust, size_t *out_added);
 
@@ -911,6 +973,8 @@ ember_result ember_trust_add_builtin(ember_trust *trust, size_t *out_added);
  * frozen store.
  *
  * Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_count(const ember_trust *trust, size_t *out_n);
 
@@ -923,6 +987,8 @@ ember_result ember_trust_count(const ember_trust *trust, size_t *out_n);
  * Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the
  * buffer `*out_n + 1`); EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL, or `buf` is
  * NULL with `len` > 0.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_last_error(const ember_trust *trust, char *buf, size_t len, size_t *out_n);
 

@@ -87,6 +87,8 @@ pub extern "C" fn ember_config_new(
 /// ember_config_free releases the caller's reference to `cfg`. Connections made from it
 /// keep what they need, so it may be freed right after the last ember_conn_new(). Passing
 /// NULL is a harmless no-op.
+///
+/// Threads: call it once no other thread is using this handle.
 #[no_mangle]
 pub extern "C" fn ember_config_free(cfg: *mut ember_config) {
     // SAFETY: `cfg` is NULL or came from ember_config_new, per the header.
@@ -99,6 +101,8 @@ pub extern "C" fn ember_config_free(cfg: *mut ember_config) {
 ///
 /// Returns EMBER_OK; EMBER_ERR_INVALID_ARG for another version value or `min` > `max`;
 /// EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL `cfg`.
+///
+/// Threads: one thread at a time until the config is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_config_set_versions(
     cfg: *mut ember_config,
@@ -123,6 +127,8 @@ pub extern "C" fn ember_config_set_versions(
 ///
 /// Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
 /// when `cfg` or `trust` is NULL.
+///
+/// Threads: one thread at a time until the config is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_config_set_trust(
     cfg: *mut ember_config,
@@ -221,6 +227,8 @@ pub extern "C" fn ember_config_set_verify_callback(
 /// leaf's; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG for a NULL
 /// argument. Every failure is reported here, never later, and ember_config_last_error()
 /// names the file and the problem.
+///
+/// Threads: one thread at a time until the config is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_config_add_cert_pem_file(
     cfg: *mut ember_config,
@@ -242,6 +250,8 @@ pub extern "C" fn ember_config_add_cert_pem_file(
 /// keeps ownership of its buffers.
 ///
 /// Returns as ember_config_add_cert_pem_file() does, except EMBER_ERR_FILE.
+///
+/// Threads: one thread at a time until the config is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_config_add_cert_pem(
     cfg: *mut ember_config,
@@ -271,6 +281,8 @@ pub extern "C" fn ember_config_add_cert_pem(
 /// Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
 /// `*out_n + 1`); EMBER_ERR_NULL_ARG when `cfg` or `out_n` is NULL, or `buf` is NULL with
 /// `len` > 0.
+///
+/// Threads: one thread at a time until the config is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_config_last_error(
     cfg: *const ember_config,

@@ -105,6 +105,8 @@ pub extern "C" fn ember_conn_new(
 /// ember_conn_close() first for a clean close_notify. No callback is called during or after
 /// it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
 /// harmless no-op.
+///
+/// Threads: call it once no other thread is using this handle.
 #[no_mangle]
 pub extern "C" fn ember_conn_free(conn: *mut ember_conn) {
     // SAFETY: `conn` is NULL or came from ember_conn_new, per the header.
@@ -120,6 +122,8 @@ pub extern "C" fn ember_conn_free(conn: *mut ember_conn) {
 /// Returns EMBER_OK; EMBER_ERR_NULL_ARG when `conn`, `rd` or `wr` is NULL (`userdata` may be
 /// NULL); EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
 /// `userdata` stays the caller's and must outlive the connection's use of it.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_set_io(
     conn: *mut ember_conn,
@@ -150,6 +154,8 @@ pub extern "C" fn ember_conn_set_io(
 /// Returns EMBER_OK; EMBER_ERR_INVALID_ARG for a negative `fd`; EMBER_ERR_NULL_ARG for a
 /// NULL `conn`; EMBER_ERR_WRONG_STATE when the I/O was already chosen or bytes already moved.
 /// The descriptor stays the caller's: embertls never closes it.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_set_fd(conn: *mut ember_conn, fd: c_int) -> ember_result {
     guard_result(|| {
@@ -170,6 +176,8 @@ pub extern "C" fn ember_conn_set_fd(conn: *mut ember_conn, fd: c_int) -> ember_r
 /// of stream was fed; the connection's fatal error if processing the bytes failed (then
 /// drain and send the alert it queued); EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or
 /// NULL `buf` with `len` > 0.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_feed(
     conn: *mut ember_conn,
@@ -195,6 +203,8 @@ pub extern "C" fn ember_conn_feed(
 ///
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a connection using a transport;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_drain(
     conn: *mut ember_conn,
@@ -215,6 +225,8 @@ pub extern "C" fn ember_conn_drain(
 /// ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
 /// ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
 /// write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_pending_output(conn: *const ember_conn) -> usize {
     // SAFETY: `conn` is NULL or a live handle, per the header.
@@ -251,6 +263,8 @@ pub extern "C" fn ember_conn_handshake(conn: *mut ember_conn) -> ember_result {
 /// may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
 /// on every result but EMBER_OK.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_read(
     conn: *mut ember_conn,
@@ -281,6 +295,8 @@ pub extern "C" fn ember_conn_read(
 /// drain, then call again); EMBER_WANT_READ while a non-blocking handshake waits for input;
 /// EMBER_ERR_WRONG_STATE after ember_conn_close(); the handshake's errors; EMBER_ERR_IO;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_write(
     conn: *mut ember_conn,
@@ -303,6 +319,8 @@ pub extern "C" fn ember_conn_write(
 /// Returns EMBER_OK when nothing is left (always, in memory mode, where output waits for
 /// ember_conn_drain()); EMBER_WANT_WRITE when a non-blocking transport would block (poll for
 /// POLLOUT, call again); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_flush(conn: *mut ember_conn) -> ember_result {
     // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
@@ -316,6 +334,8 @@ pub extern "C" fn ember_conn_flush(conn: *mut ember_conn) -> ember_result {
 /// Returns EMBER_OK when close_notify was written (memory mode: is ready to drain);
 /// EMBER_WANT_WRITE when a non-blocking transport would block (call ember_conn_flush()
 /// later); the connection's fatal error; EMBER_ERR_NULL_ARG for a NULL `conn`.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_close(conn: *mut ember_conn) -> ember_result {
     // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
@@ -331,6 +351,8 @@ pub extern "C" fn ember_conn_close(conn: *mut ember_conn) -> ember_result {
 /// Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the buffer
 /// `*out_n + 1`); EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG when
 /// `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_last_error(
     conn: *const ember_conn,
@@ -350,6 +372,8 @@ pub extern "C" fn ember_conn_last_error(
 /// ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
 /// example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
 /// failure was not an I/O error. Returns 0 for NULL.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_os_error(conn: *const ember_conn) -> c_int {
     guard(|| {
@@ -367,6 +391,8 @@ pub extern "C" fn ember_conn_os_error(conn: *const ember_conn) -> c_int {
 ///
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated (the ServerHello);
 /// EMBER_ERR_NULL_ARG for a NULL argument.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_protocol_version(
     conn: *const ember_conn,
@@ -384,6 +410,8 @@ pub extern "C" fn ember_conn_protocol_version(
 ///
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before it is negotiated; EMBER_ERR_NULL_ARG for a
 /// NULL argument.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_cipher_suite(
     conn: *const ember_conn,
@@ -402,6 +430,8 @@ pub extern "C" fn ember_conn_cipher_suite(
 ///
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
 /// NULL argument.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_kx_group(
     conn: *const ember_conn,
@@ -421,6 +451,8 @@ pub extern "C" fn ember_conn_kx_group(
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE on a server before the ClientHello or when the
 /// client sent no name; EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated;
 /// EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with `len` > 0.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_server_name(
     conn: *const ember_conn,
@@ -446,6 +478,8 @@ pub extern "C" fn ember_conn_server_name(
 ///
 /// Returns EMBER_OK; EMBER_ERR_WRONG_STATE when the peer sent no fatal alert;
 /// EMBER_ERR_NULL_ARG for a NULL argument.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_peer_alert(
     conn: *const ember_conn,
@@ -492,6 +526,8 @@ pub extern "C" fn ember_conn_peer_cert_count(
 /// ember_conn_peer_cert_count()); EMBER_ERR_INVALID_ARG when `index` is not below the
 /// count; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL
 /// argument. On failure the outputs are left unchanged.
+///
+/// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_peer_cert(
     conn: *const ember_conn,

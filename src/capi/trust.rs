@@ -45,6 +45,8 @@ pub extern "C" fn ember_trust_new(out: *mut *mut ember_trust) -> ember_result {
 /// ember_trust_free releases the caller's reference to `trust`. Configs that were given the
 /// store keep their own reference, so it may be freed right after ember_config_set_trust().
 /// Passing NULL is a harmless no-op.
+///
+/// Threads: call it once no other thread is using this handle.
 #[no_mangle]
 pub extern "C" fn ember_trust_free(trust: *mut ember_trust) {
     // SAFETY: `trust` is NULL or came from ember_trust_new, per the header.
@@ -60,6 +62,8 @@ pub extern "C" fn ember_trust_free(trust: *mut ember_trust) {
 /// that cannot be parsed (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection
 /// uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL, or `pem` is NULL with `len` > 0.
 /// ember_trust_last_error() explains a failure.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_pem(
     trust: *mut ember_trust,
@@ -82,6 +86,8 @@ pub extern "C" fn ember_trust_add_pem(
 ///
 /// Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
 /// and the OS error); otherwise as ember_trust_add_pem().
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_pem_file(
     trust: *mut ember_trust,
@@ -102,6 +108,8 @@ pub extern "C" fn ember_trust_add_pem_file(
 /// (nothing is added then); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
 /// EMBER_ERR_NULL_ARG when `trust` is NULL, or `der` is NULL with `len` > 0.
 /// ember_trust_last_error() explains a failure.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_der(
     trust: *mut ember_trust,
@@ -133,6 +141,8 @@ pub extern "C" fn ember_trust_add_der(
 /// EMBER_ERR_CONFIG_FROZEN once a connection uses the store; EMBER_ERR_NULL_ARG when
 /// `trust`, `dir`, `out_added` or `out_skipped` is NULL. The counts are written on EMBER_OK
 /// only.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_pem_dir(
     trust: *mut ember_trust,
@@ -172,6 +182,8 @@ pub extern "C" fn ember_trust_add_pem_dir(
 /// looked and what failed); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
 /// EMBER_ERR_NULL_ARG when `trust`, `out_added` or `out_skipped` is NULL. The counts are
 /// written on EMBER_OK only.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_system(
     trust: *mut ember_trust,
@@ -195,6 +207,8 @@ pub extern "C" fn ember_trust_add_system(
 ///
 /// Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
 /// EMBER_ERR_NULL_ARG when `trust` or `out_added` is NULL.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_add_builtin(
     trust: *mut ember_trust,
@@ -214,6 +228,8 @@ pub extern "C" fn ember_trust_add_builtin(
 /// frozen store.
 ///
 /// Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_count(trust: *const ember_trust, out_n: *mut usize) -> ember_result {
     guard_result(|| {
@@ -232,6 +248,8 @@ pub extern "C" fn ember_trust_count(trust: *const ember_trust, out_n: *mut usize
 /// Returns EMBER_OK; EMBER_ERR_BUFFER_TOO_SMALL when the text was truncated (size the
 /// buffer `*out_n + 1`); EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL, or `buf` is
 /// NULL with `len` > 0.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
 #[no_mangle]
 pub extern "C" fn ember_trust_last_error(
     trust: *const ember_trust,

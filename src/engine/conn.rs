@@ -478,13 +478,18 @@ impl Conn {
 
     fn process(&mut self) -> Result<(), Error> {
         self.unprocessed = false;
-        // Drop any offer another connection on this thread left behind, so that what is
-        // taken below is this connection's ClientHello.
-        let _stale = hello::take();
+        // The hello offer and the peer's chain exist only during the handshake: the record
+        // path after it pays for neither.
+        let handshaking = self.tls.is_handshaking();
+        if handshaking {
+            // Drop any offer another connection on this thread left behind, so that what is
+            // taken below is this connection's ClientHello.
+            let _stale = hello::take();
+        }
         let result = self.tls.process_new_packets();
-        let offer = hello::take();
+        let offer = if handshaking { hello::take() } else { None };
         self.collect_output();
-        if self.peer_certs.is_none() {
+        if handshaking && self.peer_certs.is_none() {
             self.peer_certs = self
                 .tls
                 .peer_certificates()
@@ -592,6 +597,15 @@ mod tests {
         (client, server)
     }
 
+    /// A client (for "localhost") and a server whose first flights have been exchanged.
+    fn started_pair(client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
+        let mut client = Conn::new(client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(server_cfg, None).unwrap();
+        let _ = client.handshake();
+        transfer(&mut client, &mut server);
+        (client, server)
+    }
+
     /// Moves bytes both ways until neither side has anything to send.
     fn transfer(a: &mut Conn, b: &mut Conn) {
         while pass(a, b) | pass(b, a) {}
@@ -643,10 +657,7 @@ mod tests {
     #[test]
     fn wrong_name_is_rejected_and_the_server_hears_why() {
         let (client_cfg, server_cfg) = configs(&["other.example"]);
-        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
-        let mut server = Conn::new(&server_cfg, None).unwrap();
-        let _ = client.handshake();
-        transfer(&mut client, &mut server);
+        let (mut client, mut server) = started_pair(&client_cfg, &server_cfg);
         let err = client.handshake().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CertHostnameMismatch);
         assert!(err.detail().contains("\"localhost\""), "{}", err.detail());
@@ -674,10 +685,7 @@ mod tests {
             server_cfg.set_verify(None).unwrap_err().kind(),
             ErrorKind::WrongRole
         );
-        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
-        let mut server = Conn::new(&server_cfg, None).unwrap();
-        let _ = client.handshake();
-        transfer(&mut client, &mut server);
+        let (mut client, server) = started_pair(&client_cfg, &server_cfg);
         let err = client.handshake().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CertRejected);
         assert_eq!(
@@ -704,10 +712,7 @@ mod tests {
     #[test]
     fn eof_without_close_notify_is_truncation() {
         let (client_cfg, server_cfg) = configs(&["localhost"]);
-        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
-        let mut server = Conn::new(&server_cfg, None).unwrap();
-        let _ = client.handshake();
-        transfer(&mut client, &mut server);
+        let (mut client, _server) = started_pair(&client_cfg, &server_cfg);
         client.handshake().unwrap();
         assert_eq!(client.feed(&[]).unwrap(), 0);
         let mut buf = [0u8; 8];
