@@ -37,6 +37,39 @@
 #include <stddef.h>
 
 /**
+ * Check only the peer's own certificate, not the intermediates above it.
+ */
+#define END_ENTITY_ONLY 1
+
+/**
+ * Let a certificate pass when no CRL from its issuer is in the store.
+ */
+#define ALLOW_UNKNOWN_STATUS 2
+
+/**
+ * Keep using a CRL whose nextUpdate time has passed.
+ */
+#define ALLOW_EXPIRED_CRL 4
+
+/**
+ * ember_trust_set_revocation flag: check only the peer's own certificate against the CRLs,
+ * not the intermediate CA certificates above it.
+ */
+#define EMBER_REVOCATION_END_ENTITY_ONLY 1
+
+/**
+ * ember_trust_set_revocation flag: a certificate whose issuer has no CRL in the store
+ * passes, instead of failing with EMBER_ERR_CERT_REVOCATION_UNKNOWN.
+ */
+#define EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS 2
+
+/**
+ * ember_trust_set_revocation flag: a CRL whose nextUpdate time has passed is still used,
+ * instead of failing with EMBER_ERR_CERT_REVOCATION_UNKNOWN.
+ */
+#define EMBER_REVOCATION_ALLOW_EXPIRED_CRL 4
+
+/**
  * The outcome of every fallible embertls function.
  *
  * Values are fixed and grouped by hundreds so a caller can test a class with
@@ -112,6 +145,10 @@ typedef enum {
    */
   EMBER_ERR_BAD_CERTIFICATE = 111,
   /**
+   * A CRL given to embertls cannot be parsed or used.
+   */
+  EMBER_ERR_BAD_CRL = 112,
+  /**
    * The transport failed; ember_conn_os_error() gives the errno.
    */
   EMBER_ERR_IO = 200,
@@ -171,6 +208,15 @@ typedef enum {
    * The peer's certificate is invalid for another reason.
    */
   EMBER_ERR_CERT_INVALID = 312,
+  /**
+   * The peer's certificate is self-signed and is not a trusted root.
+   */
+  EMBER_ERR_CERT_SELF_SIGNED = 313,
+  /**
+   * The peer's chain lacks an intermediate certificate: the issuer of the last
+   * certificate it sent is neither sent nor a trusted root.
+   */
+  EMBER_ERR_CERT_MISSING_INTERMEDIATE = 314,
   /**
    * The peers share no protocol version.
    */
@@ -332,6 +378,22 @@ typedef int (*ember_write_cb)(void *userdata, const uint8_t *buf, size_t len, si
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * ember_cert_spki_sha256 writes the SHA-256 of the SubjectPublicKeyInfo of the certificate
+ * in the `len` bytes at `der` to the 32 bytes at `out`: the value key pins are made of
+ * (HPKP, curl's --pinnedpubkey "sha256//..."; from a PEM file:
+ * `openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
+ * openssl dgst -sha256 -binary | base64`). A verification callback compares it with its
+ * pins to accept a server by key, whatever CA issued its certificate.
+ *
+ * Returns EMBER_OK; EMBER_ERR_BAD_CERTIFICATE when the bytes are not a certificate (`out`
+ * is left unchanged); EMBER_ERR_NULL_ARG when `out` is NULL, or `der` is NULL with
+ * `len` > 0.
+ *
+ * Ownership: the caller keeps `der` and `out`. Threads: any thread, any time.
+ */
+ember_result ember_cert_spki_sha256(const uint8_t *der, size_t len, uint8_t *out);
 
 /**
  * ember_config_new makes a config for `role` and writes it to `*out`. Defaults: TLS 1.2
@@ -966,6 +1028,67 @@ ember_result ember_trust_add_system(ember_trust *trust, size_t *out_added, size_
  * Threads: one thread at a time until the store is frozen, any number after.
  */
 ember_result ember_trust_add_builtin(ember_trust *trust, size_t *out_added);
+
+/**
+ * ember_trust_add_crl adds the certificate revocation lists in the `len` bytes at `data`:
+ * one CRL in DER, or every "X509 CRL" block of PEM. The input is copied; the caller keeps
+ * ownership of `data`. A CRL the store already holds (the same bytes) is kept once.
+ *
+ * Once a store holds a CRL, every connection verifying a peer against it checks
+ * revocation, as ember_trust_set_revocation() says: by default every certificate of the
+ * peer's chain below the root must be covered by a current CRL from its issuer. A revoked
+ * certificate fails the handshake with EMBER_ERR_CERT_REVOKED, whose detail names the
+ * certificate (subject and serial), the CRL's issuer, the date and the reason; a certificate
+ * no CRL covers, or an expired CRL, fails it with EMBER_ERR_CERT_REVOCATION_UNKNOWN. A store
+ * without CRLs checks no revocation. The CRL's own signature is checked during the
+ * handshake, against the issuer's key as found in the peer's chain.
+ *
+ * All or nothing: returns EMBER_OK when every CRL was added; EMBER_ERR_BAD_PEM when the
+ * input is empty, is neither DER nor PEM, or has no X509 CRL block; EMBER_ERR_BAD_CRL when
+ * a CRL cannot be parsed or uses what embertls does not support, e.g. a delta CRL (nothing
+ * is added then); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
+ * EMBER_ERR_NULL_ARG when `trust` is NULL, or `data` is NULL with `len` > 0.
+ * ember_trust_last_error() explains a failure.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
+ */
+ember_result ember_trust_add_crl(ember_trust *trust, const uint8_t *data, size_t len);
+
+/**
+ * ember_trust_add_crl_file adds the CRLs in the file at `path` (a NUL-terminated UTF-8
+ * path; DER or PEM), all or nothing, as ember_trust_add_crl() does.
+ *
+ * Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
+ * and the OS error); otherwise as ember_trust_add_crl().
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
+ */
+ember_result ember_trust_add_crl_file(ember_trust *trust, const char *path);
+
+/**
+ * ember_trust_set_revocation sets how the store's CRLs are applied, as a bitwise OR of
+ * EMBER_REVOCATION_* flags; 0 (the default) is the strictest policy: every certificate of
+ * the chain below the root is checked, a certificate whose issuer has no CRL in the store
+ * fails, and so does one whose CRL is past its nextUpdate time (as OpenSSL does with
+ * X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL). The policy has no effect while the
+ * store holds no CRL. A later call replaces the policy.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `flags` has a bit that is not an
+ * EMBER_REVOCATION_* flag (the policy is unchanged); EMBER_ERR_CONFIG_FROZEN once a
+ * connection uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
+ */
+ember_result ember_trust_set_revocation(ember_trust *trust, uint32_t flags);
+
+/**
+ * ember_trust_crl_count writes how many CRLs the store holds to `*out_n` (each once).
+ *
+ * Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL.
+ *
+ * Threads: one thread at a time until the store is frozen, any number after.
+ */
+ember_result ember_trust_crl_count(const ember_trust *trust, size_t *out_n);
 
 /**
  * ember_trust_count writes how many roots the store holds to `*out_n` (each root once),

@@ -49,6 +49,8 @@ pub enum ember_result {
     EMBER_ERR_WRONG_ROLE = 110,
     /// A certificate given to embertls cannot be parsed.
     EMBER_ERR_BAD_CERTIFICATE = 111,
+    /// A CRL given to embertls cannot be parsed or used.
+    EMBER_ERR_BAD_CRL = 112,
 
     /// The transport failed; ember_conn_os_error() gives the errno.
     EMBER_ERR_IO = 200,
@@ -81,6 +83,11 @@ pub enum ember_result {
     EMBER_ERR_CERT_REQUIRED = 311,
     /// The peer's certificate is invalid for another reason.
     EMBER_ERR_CERT_INVALID = 312,
+    /// The peer's certificate is self-signed and is not a trusted root.
+    EMBER_ERR_CERT_SELF_SIGNED = 313,
+    /// The peer's chain lacks an intermediate certificate: the issuer of the last
+    /// certificate it sent is neither sent nor a trusted root.
+    EMBER_ERR_CERT_MISSING_INTERMEDIATE = 314,
 
     /// The peers share no protocol version.
     EMBER_ERR_NO_SHARED_VERSION = 400,
@@ -139,6 +146,7 @@ const TABLE: &[(ember_result, &CStr, &CStr)] = &[
     (EMBER_ERR_NO_CERTIFICATE, c"EMBER_ERR_NO_CERTIFICATE", c"the server config has no certificate"),
     (EMBER_ERR_WRONG_ROLE, c"EMBER_ERR_WRONG_ROLE", c"the call is meaningful only for the other role"),
     (EMBER_ERR_BAD_CERTIFICATE, c"EMBER_ERR_BAD_CERTIFICATE", c"a certificate given to embertls cannot be parsed"),
+    (EMBER_ERR_BAD_CRL, c"EMBER_ERR_BAD_CRL", c"a CRL given to embertls cannot be parsed or used"),
     (EMBER_ERR_IO, c"EMBER_ERR_IO", c"the transport failed (see ember_conn_os_error)"),
     (EMBER_ERR_UNEXPECTED_EOF, c"EMBER_ERR_UNEXPECTED_EOF", c"the peer went away without close_notify (truncation)"),
     (EMBER_ERR_CERT_EXPIRED, c"EMBER_ERR_CERT_EXPIRED", c"the peer's certificate has expired"),
@@ -154,6 +162,8 @@ const TABLE: &[(ember_result, &CStr, &CStr)] = &[
     (EMBER_ERR_CERT_INVALID_PURPOSE, c"EMBER_ERR_CERT_INVALID_PURPOSE", c"the peer's certificate is not allowed for this use"),
     (EMBER_ERR_CERT_REQUIRED, c"EMBER_ERR_CERT_REQUIRED", c"the peer presented no certificate although one is required"),
     (EMBER_ERR_CERT_INVALID, c"EMBER_ERR_CERT_INVALID", c"the peer's certificate is invalid"),
+    (EMBER_ERR_CERT_SELF_SIGNED, c"EMBER_ERR_CERT_SELF_SIGNED", c"the peer's certificate is self-signed and not a trusted root"),
+    (EMBER_ERR_CERT_MISSING_INTERMEDIATE, c"EMBER_ERR_CERT_MISSING_INTERMEDIATE", c"the peer's chain lacks an intermediate certificate"),
     (EMBER_ERR_NO_SHARED_VERSION, c"EMBER_ERR_NO_SHARED_VERSION", c"the peers share no TLS version"),
     (EMBER_ERR_NO_SHARED_CIPHER_SUITE, c"EMBER_ERR_NO_SHARED_CIPHER_SUITE", c"the peers share no cipher suite"),
     (EMBER_ERR_NO_SHARED_GROUP, c"EMBER_ERR_NO_SHARED_GROUP", c"the peers share no key-exchange group"),
@@ -190,6 +200,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> ember_result {
         ErrorKind::NoCertificate => EMBER_ERR_NO_CERTIFICATE,
         ErrorKind::WrongRole => EMBER_ERR_WRONG_ROLE,
         ErrorKind::BadCertificate => EMBER_ERR_BAD_CERTIFICATE,
+        ErrorKind::BadCrl => EMBER_ERR_BAD_CRL,
         ErrorKind::Io => EMBER_ERR_IO,
         ErrorKind::UnexpectedEof => EMBER_ERR_UNEXPECTED_EOF,
         ErrorKind::CertExpired => EMBER_ERR_CERT_EXPIRED,
@@ -205,6 +216,8 @@ pub(crate) fn code_of(kind: ErrorKind) -> ember_result {
         ErrorKind::CertInvalidPurpose => EMBER_ERR_CERT_INVALID_PURPOSE,
         ErrorKind::CertRequired => EMBER_ERR_CERT_REQUIRED,
         ErrorKind::CertInvalid => EMBER_ERR_CERT_INVALID,
+        ErrorKind::CertSelfSigned => EMBER_ERR_CERT_SELF_SIGNED,
+        ErrorKind::CertMissingIntermediate => EMBER_ERR_CERT_MISSING_INTERMEDIATE,
         ErrorKind::NoSharedVersion => EMBER_ERR_NO_SHARED_VERSION,
         ErrorKind::NoSharedCipherSuite => EMBER_ERR_NO_SHARED_CIPHER_SUITE,
         ErrorKind::NoSharedGroup => EMBER_ERR_NO_SHARED_GROUP,
@@ -217,7 +230,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> ember_result {
         ErrorKind::PeerIncompatible => EMBER_ERR_PEER_INCOMPATIBLE,
         ErrorKind::Poisoned => EMBER_ERR_POISONED,
         ErrorKind::ResourceLimit => EMBER_ERR_RESOURCE_LIMIT,
-        _ => EMBER_ERR_INTERNAL,
+        ErrorKind::Internal => EMBER_ERR_INTERNAL,
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(non_camel_case_types)]
 
 mod boundary;
+mod cert;
 mod config;
 mod conn;
 mod error;

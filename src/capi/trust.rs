@@ -8,7 +8,25 @@ use super::boundary::{
     into_handle,
 };
 use super::error::ember_result;
+use crate::engine::revocation;
 use crate::engine::Trust;
+
+/// ember_trust_set_revocation flag: check only the peer's own certificate against the CRLs,
+/// not the intermediate CA certificates above it.
+pub const EMBER_REVOCATION_END_ENTITY_ONLY: u32 = 1;
+/// ember_trust_set_revocation flag: a certificate whose issuer has no CRL in the store
+/// passes, instead of failing with EMBER_ERR_CERT_REVOCATION_UNKNOWN.
+pub const EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS: u32 = 2;
+/// ember_trust_set_revocation flag: a CRL whose nextUpdate time has passed is still used,
+/// instead of failing with EMBER_ERR_CERT_REVOCATION_UNKNOWN.
+pub const EMBER_REVOCATION_ALLOW_EXPIRED_CRL: u32 = 4;
+
+// cbindgen writes the values above into the header; the engine decides with its own.
+const _: () = assert!(
+    EMBER_REVOCATION_END_ENTITY_ONLY == revocation::END_ENTITY_ONLY
+        && EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS == revocation::ALLOW_UNKNOWN_STATUS
+        && EMBER_REVOCATION_ALLOW_EXPIRED_CRL == revocation::ALLOW_EXPIRED_CRL
+);
 
 /// A set of trusted root certificates (opaque). Made by ember_trust_new(), freed by
 /// ember_trust_free().
@@ -219,6 +237,102 @@ pub extern "C" fn ember_trust_add_builtin(
         // header.
         let (trust, added) = unsafe { (arg_ref(trust)?, arg_mut(out_added)?) };
         *added = trust.inner.add_builtin().map_err(code)?;
+        Ok(())
+    })
+}
+
+/// ember_trust_add_crl adds the certificate revocation lists in the `len` bytes at `data`:
+/// one CRL in DER, or every "X509 CRL" block of PEM. The input is copied; the caller keeps
+/// ownership of `data`. A CRL the store already holds (the same bytes) is kept once.
+///
+/// Once a store holds a CRL, every connection verifying a peer against it checks
+/// revocation, as ember_trust_set_revocation() says: by default every certificate of the
+/// peer's chain below the root must be covered by a current CRL from its issuer. A revoked
+/// certificate fails the handshake with EMBER_ERR_CERT_REVOKED, whose detail names the
+/// certificate (subject and serial), the CRL's issuer, the date and the reason; a certificate
+/// no CRL covers, or an expired CRL, fails it with EMBER_ERR_CERT_REVOCATION_UNKNOWN. A store
+/// without CRLs checks no revocation. The CRL's own signature is checked during the
+/// handshake, against the issuer's key as found in the peer's chain.
+///
+/// All or nothing: returns EMBER_OK when every CRL was added; EMBER_ERR_BAD_PEM when the
+/// input is empty, is neither DER nor PEM, or has no X509 CRL block; EMBER_ERR_BAD_CRL when
+/// a CRL cannot be parsed or uses what embertls does not support, e.g. a delta CRL (nothing
+/// is added then); EMBER_ERR_CONFIG_FROZEN once a connection uses the store;
+/// EMBER_ERR_NULL_ARG when `trust` is NULL, or `data` is NULL with `len` > 0.
+/// ember_trust_last_error() explains a failure.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_crl(
+    trust: *mut ember_trust,
+    data: *const u8,
+    len: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `data` holds `len` bytes, per the header.
+        let (trust, data) = unsafe { (arg_ref(trust)?, arg_bytes(data, len)?) };
+        trust
+            .inner
+            .add_crl(data, "the CRL input")
+            .map(drop)
+            .map_err(code)
+    })
+}
+
+/// ember_trust_add_crl_file adds the CRLs in the file at `path` (a NUL-terminated UTF-8
+/// path; DER or PEM), all or nothing, as ember_trust_add_crl() does.
+///
+/// Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read (the detail names the path
+/// and the OS error); otherwise as ember_trust_add_crl().
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
+#[no_mangle]
+pub extern "C" fn ember_trust_add_crl_file(
+    trust: *mut ember_trust,
+    path: *const c_char,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `path` NULL or a C string, per the header.
+        let (trust, path) = unsafe { (arg_ref(trust)?, arg_str(path)?) };
+        trust.inner.add_crl_file(path).map(drop).map_err(code)
+    })
+}
+
+/// ember_trust_set_revocation sets how the store's CRLs are applied, as a bitwise OR of
+/// EMBER_REVOCATION_* flags; 0 (the default) is the strictest policy: every certificate of
+/// the chain below the root is checked, a certificate whose issuer has no CRL in the store
+/// fails, and so does one whose CRL is past its nextUpdate time (as OpenSSL does with
+/// X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL). The policy has no effect while the
+/// store holds no CRL. A later call replaces the policy.
+///
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `flags` has a bit that is not an
+/// EMBER_REVOCATION_* flag (the policy is unchanged); EMBER_ERR_CONFIG_FROZEN once a
+/// connection uses the store; EMBER_ERR_NULL_ARG when `trust` is NULL.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
+#[no_mangle]
+pub extern "C" fn ember_trust_set_revocation(trust: *mut ember_trust, flags: u32) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, per the header.
+        let trust = unsafe { arg_ref(trust)? };
+        trust.inner.set_revocation(flags).map_err(code)
+    })
+}
+
+/// ember_trust_crl_count writes how many CRLs the store holds to `*out_n` (each once).
+///
+/// Returns EMBER_OK, or EMBER_ERR_NULL_ARG when `trust` or `out_n` is NULL.
+///
+/// Threads: one thread at a time until the store is frozen, any number after.
+#[no_mangle]
+pub extern "C" fn ember_trust_crl_count(
+    trust: *const ember_trust,
+    out_n: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `trust` is NULL or a live handle, `out_n` NULL or writable, per the header.
+        let (trust, out_n) = unsafe { (arg_ref(trust)?, arg_mut(out_n)?) };
+        *out_n = trust.inner.crl_count().map_err(code)?;
         Ok(())
     })
 }

@@ -7,16 +7,17 @@
 
 use std::sync::{Arc, Mutex};
 
-use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::client::ResolvesClientCert;
+use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{
     ClientConfig, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion,
 };
 
 use super::error::{Error, ErrorKind};
-use super::trust::Trust;
-use super::verify::{AppVerifier, Check};
+use super::revocation::Revocation;
+use super::trust::{Anchors, Trust};
+use super::verify::{Check, ClientVerifier, ServerVerifier};
 use super::{credentials, lock, provider};
 
 /// Which end of the connection a config makes.
@@ -250,49 +251,25 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
         )
     };
     let first_cert = state.certs.first().cloned();
-    let roots = match &state.trust {
+    let anchors = match &state.trust {
         Some(trust) => Some(trust.freeze()?),
         None => None,
     };
 
     match role {
         Role::Client => {
-            let roots = roots.unwrap_or_else(|| RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            let anchors = anchors.unwrap_or_else(|| Anchors {
+                roots: RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                },
+                revocation: Revocation::default(),
             });
+            let verifier = ServerVerifier::new(anchors, state.verify.clone())?;
             let builder = ClientConfig::builder_with_provider(provider())
                 .with_protocol_versions(&versions)
-                .map_err(internal)?;
-            let builder = match &state.verify {
-                None => builder.with_root_certificates(roots),
-                Some(check) => {
-                    let webpki = if roots.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            WebPkiServerVerifier::builder_with_provider(
-                                Arc::new(roots),
-                                provider(),
-                            )
-                            .build()
-                            .map_err(|e| {
-                                Error::new(
-                                    ErrorKind::InvalidArg,
-                                    format!(
-                                        "cannot verify server certificates with this trust store: {e}"
-                                    ),
-                                )
-                            })?,
-                        )
-                    };
-                    builder
-                        .dangerous()
-                        .with_custom_certificate_verifier(Arc::new(AppVerifier::new(
-                            webpki,
-                            check.clone(),
-                        )))
-                }
-            };
+                .map_err(internal)?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier));
             let config = match first_cert {
                 Some(cert) => builder.with_client_cert_resolver(Arc::new(OneCert(cert))),
                 None => builder.with_no_client_auth(),
@@ -310,12 +287,12 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
             let builder = ServerConfig::builder_with_provider(provider())
                 .with_protocol_versions(&versions)
                 .map_err(internal)?;
-            let mode = state.client_auth.unwrap_or(if roots.is_some() {
+            let mode = state.client_auth.unwrap_or(if anchors.is_some() {
                 ClientAuth::Required
             } else {
                 ClientAuth::None
             });
-            let builder = match (mode, roots) {
+            let builder = match (mode, anchors) {
                 (ClientAuth::None, _) => builder.with_no_client_auth(),
                 (_, None) => {
                     return Err(Error::new(
@@ -332,21 +309,11 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                         ),
                     ))
                 }
-                (_, Some(roots)) => {
-                    let verifier =
-                        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
-                    let verifier = if mode == ClientAuth::Optional {
-                        verifier.allow_unauthenticated()
-                    } else {
-                        verifier
-                    };
-                    let verifier = verifier.build().map_err(|e| {
-                        Error::new(
-                            ErrorKind::InvalidArg,
-                            format!("cannot verify client certificates with this trust store: {e}"),
-                        )
-                    })?;
-                    builder.with_client_cert_verifier(verifier)
+                (_, Some(anchors)) => {
+                    let optional = mode == ClientAuth::Optional;
+                    builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(
+                        anchors, optional,
+                    )?))
                 }
             };
             Ok(Built::Server(Arc::new(

@@ -19,7 +19,7 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 
 use super::config::{Built, Config, Role};
 use super::error::{Error, ErrorKind};
-use super::hello;
+use super::notes::{self, Notes};
 
 /// The embedder's byte stream: a socket, a pipe, anything.
 ///
@@ -122,7 +122,7 @@ impl Conn {
                     unreachable!("a client config builds a client config")
                 };
                 ClientConnection::new(cfg, server_name)
-                    .map_err(|e| Error::from_tls(&e, None))?
+                    .map_err(|e| Error::from_tls(&e, &Notes::default()))?
                     .into()
             }
             (Role::Server, None) => {
@@ -130,7 +130,7 @@ impl Conn {
                     unreachable!("a server config builds a server config")
                 };
                 ServerConnection::new(cfg)
-                    .map_err(|e| Error::from_tls(&e, None))?
+                    .map_err(|e| Error::from_tls(&e, &Notes::default()))?
                     .into()
             }
         };
@@ -478,16 +478,20 @@ impl Conn {
 
     fn process(&mut self) -> Result<(), Error> {
         self.unprocessed = false;
-        // The hello offer and the peer's chain exist only during the handshake: the record
-        // path after it pays for neither.
+        // The notes and the peer's chain exist only during the handshake: the record path
+        // after it pays for neither.
         let handshaking = self.tls.is_handshaking();
         if handshaking {
-            // Drop any offer another connection on this thread left behind, so that what is
-            // taken below is this connection's ClientHello.
-            let _stale = hello::take();
+            // Drop notes another connection on this thread left behind, so that what is
+            // taken below is this connection's.
+            let _stale = notes::take();
         }
         let result = self.tls.process_new_packets();
-        let offer = if handshaking { hello::take() } else { None };
+        let notes = if handshaking {
+            notes::take()
+        } else {
+            Notes::default()
+        };
         self.collect_output();
         if handshaking && self.peer_certs.is_none() {
             self.peer_certs = self
@@ -502,7 +506,7 @@ impl Conn {
                 if let rustls::Error::AlertReceived(alert) = &e {
                     self.peer_alert = Some(u8::from(*alert));
                 }
-                Err(Error::from_tls(&e, offer.as_ref()))
+                Err(Error::from_tls(&e, &notes))
             }
         }
     }

@@ -10,6 +10,7 @@ use std::io;
 use rustls::{AlertDescription, CertificateError, PeerIncompatible};
 
 use super::hello::Offer;
+use super::notes::Notes;
 use super::verify::Rejected;
 
 /// The kinds of outcome, grouped as the C result codes are.
@@ -43,6 +44,8 @@ pub enum ErrorKind {
     WrongRole,
     /// A certificate given to embertls (e.g. a DER root) cannot be parsed.
     BadCertificate,
+    /// A CRL given to embertls cannot be parsed or used.
+    BadCrl,
 
     /// The transport failed; the OS error number is kept with the error.
     Io,
@@ -75,6 +78,10 @@ pub enum ErrorKind {
     CertRequired,
     /// The peer's certificate is invalid for another reason.
     CertInvalid,
+    /// The peer's certificate is self-signed and not a trusted root.
+    CertSelfSigned,
+    /// The peer's chain lacks the intermediate certificate between its certificate and a root.
+    CertMissingIntermediate,
 
     /// The peers share no protocol version.
     NoSharedVersion,
@@ -178,18 +185,25 @@ impl Error {
         }
     }
 
-    /// The one translation of a rustls error into an engine error. A server passes what
-    /// the client's hello offered, which can explain a failed negotiation better than
-    /// rustls' verdict alone.
-    pub(crate) fn from_tls(err: &rustls::Error, offer: Option<&Offer>) -> Self {
+    /// The one translation of a rustls error into an engine error. The notes of the
+    /// handshake explain some failures better than rustls' verdict alone: what the client's
+    /// hello offered (a failed negotiation), which certificate a verifier refused and why.
+    pub(crate) fn from_tls(err: &rustls::Error, notes: &Notes) -> Self {
         use rustls::Error as E;
         let (kind, detail) = match err {
+            E::InvalidCertificate(_) if notes.verdict.is_some() => {
+                return notes.verdict.clone().expect("checked just above");
+            }
             E::InvalidCertificate(cert) => certificate_verdict(cert),
+            E::InvalidCertRevocationList(why) => (
+                ErrorKind::CertRevocationUnknown,
+                format!("the revocation status is unknown: a CRL in the trust store cannot be used ({why:?})"),
+            ),
             E::NoCertificatesPresented => (
                 ErrorKind::CertRequired,
                 "the peer presented no certificate, but one is required".to_owned(),
             ),
-            E::PeerIncompatible(why) => incompatibility(why, offer),
+            E::PeerIncompatible(why) => incompatibility(why, notes.offer.as_ref()),
             E::AlertReceived(alert) => alert_verdict(*alert),
             E::NoApplicationProtocol => (
                 ErrorKind::NoAlpnOverlap,
@@ -305,9 +319,18 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertRevocationUnknown,
             "the revocation status of the peer's certificate is unknown",
         ),
-        C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => (
+        C::ExpiredRevocationListContext { time, next_update } => (
             ErrorKind::CertRevocationUnknown,
-            format!("the revocation status is unknown: {err}"),
+            format!(
+                "the revocation status is unknown: a CRL expired at {} (its nextUpdate), and \
+                 it is now {}",
+                utc_date(next_update.as_secs()),
+                utc_date(time.as_secs())
+            ),
+        ),
+        C::ExpiredRevocationList => said(
+            ErrorKind::CertRevocationUnknown,
+            "the revocation status is unknown: a CRL has expired",
         ),
         C::UnsupportedSignatureAlgorithmContext { .. }
         | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. }
@@ -318,6 +341,11 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
         C::BadEncoding => said(
             ErrorKind::CertBadEncoding,
             "the peer's certificate is not correctly encoded",
+        ),
+        C::Other(other) if is_ca_used_as_end_entity(other) => said(
+            ErrorKind::CertInvalidPurpose,
+            "the peer's certificate is a CA certificate, which may not be used as an \
+             end-entity certificate",
         ),
         C::InvalidPurpose | C::InvalidPurposeContext { .. } => (
             ErrorKind::CertInvalidPurpose,
@@ -339,6 +367,14 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             format!("the peer's certificate is invalid: {other}"),
         ),
     }
+}
+
+/// webpki reports a CA certificate presented as the end entity as an opaque error.
+fn is_ca_used_as_end_entity(other: &rustls::OtherError) -> bool {
+    matches!(
+        other.0.downcast_ref::<webpki::Error>(),
+        Some(webpki::Error::CaUsedAsEndEntity)
+    )
 }
 
 /// A name as the certificate states it: rustls reports presented names in Rust notation

@@ -1,12 +1,7 @@
 //! What a client's ClientHello offered, as seen by the server while it handles it.
 //!
-//! rustls shows the ClientHello only to the server's certificate resolver, which is shared
-//! by every connection of a config. The resolver runs synchronously inside
-//! `process_new_packets` on the thread driving that connection, so it leaves the offer in a
-//! thread-local slot that the connection takes right after processing: no lock, no
-//! per-connection config.
-
-use std::cell::RefCell;
+//! rustls shows the ClientHello only to the server's certificate resolver, which leaves the
+//! offer in the connection's [`super::notes`].
 
 use rustls::server::ClientHello;
 use rustls::CipherSuite;
@@ -19,21 +14,12 @@ pub(crate) struct Offer {
     pub(crate) cipher_suites: Vec<CipherSuite>,
 }
 
-thread_local! {
-    static LAST_OFFER: RefCell<Option<Offer>> = const { RefCell::new(None) };
-}
-
 /// Called by the certificate resolver with the ClientHello being handled on this thread.
 pub(crate) fn record(hello: &ClientHello<'_>) {
     let offer = Offer {
         cipher_suites: hello.cipher_suites().to_vec(),
     };
-    LAST_OFFER.with(|slot| *slot.borrow_mut() = Some(offer));
-}
-
-/// Takes the offer recorded on this thread since the last call, if any.
-pub(crate) fn take() -> Option<Offer> {
-    LAST_OFFER.with(|slot| slot.borrow_mut().take())
+    super::notes::write(|notes| notes.offer = Some(offer));
 }
 
 impl Offer {

@@ -3,8 +3,11 @@
 //! Each module holds one idea: [`config`] (what a connection is made from), [`credentials`]
 //! (certificate chains and private keys from PEM), [`trust`] (root certificates), [`conn`]
 //! (a connection's lifecycle and its I/O pump), [`error`] (what went wrong, with a detail
-//! sentence), [`names`] (IANA names of versions, suites and groups), [`verify`] (the
-//! application's verification check around webpki's).
+//! sentence), [`names`] (IANA names of versions, suites and groups), [`revocation`] (CRLs
+//! and how they are applied), [`verify`] (the verifiers: webpki's, explained, with the
+//! application's check), `verdict` (why a chain was refused, naming the certificate),
+//! [`x509`] (what details say about certificates and CRLs), `hello` and `notes` (what
+//! rustls' callbacks saw during the handshake).
 
 #![forbid(unsafe_code)]
 
@@ -14,9 +17,13 @@ pub mod credentials;
 pub mod error;
 mod hello;
 pub mod names;
+mod notes;
 pub mod pem;
+pub mod revocation;
 pub mod trust;
+mod verdict;
 pub mod verify;
+pub mod x509;
 
 pub use config::{ClientAuth, Config, Role};
 pub use conn::{Conn, Transport};

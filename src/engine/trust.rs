@@ -1,4 +1,5 @@
-//! Trust stores: the root certificates a peer's chain must lead to.
+//! Trust stores: the root certificates a peer's chain must lead to, and the CRLs that
+//! revoke certificates under them (see [`super::revocation`]).
 //!
 //! Two ways in. Strict ([`Trust::add_pem`], [`Trust::add_pem_file`], [`Trust::add_der`]):
 //! the caller named exact input, so one bad certificate rejects all of it. Lenient
@@ -20,6 +21,7 @@ use rustls::pki_types::{CertificateDer, TrustAnchor};
 use rustls::RootCertStore;
 
 use super::error::{Error, ErrorKind};
+use super::revocation::{self, Crl, Policy, Revocation};
 use super::{lock, pem};
 
 /// How many skipped entries a lenient add names in its detail; the rest are only counted.
@@ -34,9 +36,23 @@ pub struct Trust {
 
 #[derive(Default)]
 struct State {
-    roots: Roots,
+    store: Store,
     frozen: bool,
     last_error: Option<Error>,
+}
+
+/// What a trust store holds.
+#[derive(Default)]
+struct Store {
+    roots: Roots,
+    crls: Vec<Crl>,
+    policy: Policy,
+}
+
+/// What a frozen trust store hands to the verifiers of a config.
+pub(crate) struct Anchors {
+    pub(crate) roots: RootCertStore,
+    pub(crate) revocation: Revocation,
 }
 
 /// The roots in the order they were added, each once.
@@ -88,6 +104,7 @@ trait Note {
 }
 
 impl Note for usize {}
+impl Note for () {}
 
 impl Note for Tally {
     fn note(&self) -> Option<Error> {
@@ -181,20 +198,23 @@ impl Trust {
     /// root. All or nothing: one malformed certificate rejects the whole input.
     /// Returns how many roots were new to the store.
     pub fn add_pem(&self, pem: &[u8], what: &str) -> Result<usize, Error> {
-        self.change(|roots| Ok(roots.extend(parse_roots(pem, what)?)))
+        self.change(|store| Ok(store.roots.extend(parse_roots(pem, what)?)))
     }
 
     /// Adds the roots in the PEM file at `path`, as [`Trust::add_pem`] does.
     pub fn add_pem_file(&self, path: &str) -> Result<usize, Error> {
-        self.change(|roots| Ok(roots.extend(parse_roots(&pem::read_file(path)?, path)?)))
+        self.change(|store| {
+            let roots = parse_roots(&pem::read_file(path)?, path)?;
+            Ok(store.roots.extend(roots))
+        })
     }
 
     /// Adds one root certificate in DER. A malformed certificate is `BadCertificate`.
     /// Returns 1 when the root was new to the store, 0 when it already held it.
     pub fn add_der(&self, der: &[u8]) -> Result<usize, Error> {
-        self.change(|roots| {
+        self.change(|store| {
             let anchor = anchor(der, ErrorKind::BadCertificate, "the DER input")?;
-            Ok(usize::from(roots.insert(anchor)))
+            Ok(usize::from(store.roots.insert(anchor)))
         })
     }
 
@@ -203,7 +223,7 @@ impl Trust {
     /// certificates that cannot be used are skipped and counted. `File` when the directory
     /// cannot be read, `BadPem` when it holds no usable certificate.
     pub fn add_pem_dir(&self, dir: &str) -> Result<Tally, Error> {
-        self.change(|roots| {
+        self.change(|store| {
             let mut entries = fs::read_dir(dir)
                 .and_then(|list| {
                     list.map(|e| e.map(|e| e.path()))
@@ -225,7 +245,7 @@ impl Trust {
                     Err(e) => harvest.skips.push(Error::from_file(&what, &e)),
                 }
             }
-            harvest.commit(roots)
+            harvest.commit(&mut store.roots)
         })
     }
 
@@ -233,7 +253,7 @@ impl Trust {
     /// directories named by `SSL_CERT_FILE` / `SSL_CERT_DIR` when either is set, otherwise
     /// the platform's usual bundle (rustls-native-certs finds it).
     pub fn add_system(&self) -> Result<Tally, Error> {
-        self.change(|roots| {
+        self.change(|store| {
             let found = rustls_native_certs::load_native_certs();
             let mut harvest = Harvest::new(system_source());
             for (index, der) in found.certs.iter().enumerate() {
@@ -245,18 +265,50 @@ impl Trust {
                     .skips
                     .push(Error::new(ErrorKind::BadPem, error.to_string()));
             }
-            harvest.commit(roots)
+            harvest.commit(&mut store.roots)
         })
     }
 
     /// Adds the built-in Mozilla roots (webpki-roots). Returns how many were new.
     pub fn add_builtin(&self) -> Result<usize, Error> {
-        self.change(|roots| Ok(roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned())))
+        self.change(|store| {
+            Ok(store
+                .roots
+                .extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()))
+        })
+    }
+
+    /// Adds the CRLs in `input`, described as `what` in details: one DER CRL, or every
+    /// `X509 CRL` block of PEM. All or nothing. Returns how many CRLs were added.
+    pub fn add_crl(&self, input: &[u8], what: &str) -> Result<usize, Error> {
+        self.change(|store| Ok(store.add_crls(revocation::parse(input, what)?)))
+    }
+
+    /// Adds the CRLs in the file at `path` (DER or PEM), as [`Trust::add_crl`] does.
+    pub fn add_crl_file(&self, path: &str) -> Result<usize, Error> {
+        self.change(|store| {
+            let crls = revocation::parse(&pem::read_file(path)?, path)?;
+            Ok(store.add_crls(crls))
+        })
+    }
+
+    /// Sets how the store's CRLs are applied, as `revocation::*` flags (see [`Policy`]).
+    /// `InvalidArg` for an unknown flag.
+    pub fn set_revocation(&self, flags: u32) -> Result<(), Error> {
+        self.change(|store| {
+            store.policy = Policy::from_flags(flags)?;
+            Ok(())
+        })
+    }
+
+    /// How many CRLs the store holds.
+    pub fn crl_count(&self) -> Result<usize, Error> {
+        Ok(lock(&self.state)?.store.crls.len())
     }
 
     /// How many roots the store holds.
     pub fn count(&self) -> Result<usize, Error> {
-        Ok(lock(&self.state)?.roots.anchors.len())
+        Ok(lock(&self.state)?.store.roots.anchors.len())
     }
 
     /// The detail of the last failed change, or of the last lenient add that skipped
@@ -265,20 +317,27 @@ impl Trust {
         Ok(lock(&self.state)?.last_error.clone())
     }
 
-    /// Freezes the store and returns its roots for a verifier.
-    pub(crate) fn freeze(&self) -> Result<RootCertStore, Error> {
+    /// Freezes the store and returns its roots and CRLs for a config's verifiers.
+    pub(crate) fn freeze(&self) -> Result<Anchors, Error> {
         let mut state = lock(&self.state)?;
         state.frozen = true;
-        Ok(RootCertStore {
-            roots: state.roots.anchors.clone(),
+        let store = &state.store;
+        Ok(Anchors {
+            roots: RootCertStore {
+                roots: store.roots.anchors.clone(),
+            },
+            revocation: Revocation {
+                crls: store.crls.clone().into(),
+                policy: store.policy,
+            },
         })
     }
 
-    /// The one way the roots change: refused once frozen; failures (and notes of lenient
+    /// The one way the store changes: refused once frozen; failures (and notes of lenient
     /// successes) are kept for [`Trust::last_error`].
     fn change<T: Note>(
         &self,
-        apply: impl FnOnce(&mut Roots) -> Result<T, Error>,
+        apply: impl FnOnce(&mut Store) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut state = lock(&self.state)?;
         let result = if state.frozen {
@@ -287,7 +346,7 @@ impl Trust {
                 "the trust store is used by a config that has made connections; it can no longer change",
             ))
         } else {
-            apply(&mut state.roots)
+            apply(&mut state.store)
         };
         match &result {
             Err(e) => state.last_error = Some(e.clone()),
@@ -298,6 +357,21 @@ impl Trust {
             }
         }
         result
+    }
+}
+
+impl Store {
+    /// Adds CRLs; a CRL with the same bytes as one already held is kept once.
+    /// Returns how many were new.
+    fn add_crls(&mut self, crls: Vec<Crl>) -> usize {
+        let mut new = 0;
+        for crl in crls {
+            if !self.crls.iter().any(|held| held.der == crl.der) {
+                self.crls.push(crl);
+                new += 1;
+            }
+        }
+        new
     }
 }
 

@@ -1,13 +1,19 @@
-//! The application's say over the server's chain: a rustls verifier around webpki's.
+//! The verifiers a config's connections use: webpki's, explained, with the application's
+//! say over the server's chain.
 //!
-//! [`AppVerifier`] runs webpki's chain verification first and shows its verdict, with the
-//! chain and the server name, to the application's [`Check`], whose answer decides: it may
-//! reject a chain webpki accepted, or accept one webpki rejected (pinning a self-signed
-//! certificate, a private PKI). With an empty trust store (pinning only) there is no webpki
-//! verifier and the verdict is always "unknown issuer". The handshake signature checks (TLS 1.2
-//! ServerKeyExchange, TLS 1.3 CertificateVerify) and the signature schemes offered are always
-//! webpki's, with the provider's algorithms: the application decides which certificate is
-//! acceptable, never whether the peer holds its key.
+//! [`ServerVerifier`] (on a client) runs webpki's chain verification, with the trust
+//! store's roots and CRLs, and, when the application set a [`Check`], shows it the verdict
+//! with the chain and the server name; the check's answer decides: it may reject a chain
+//! webpki accepted, or accept one webpki rejected (pinning a self-signed certificate, a
+//! private PKI). With an empty trust store there is no webpki verifier and the verdict is
+//! always "unknown issuer". [`ClientVerifier`] (on a server) is webpki's client-certificate
+//! verifier. Both leave a refused chain's explanation (see [`super::verdict`]) in the
+//! connection's notes.
+//!
+//! The handshake signature checks (TLS 1.2 ServerKeyExchange, TLS 1.3 CertificateVerify)
+//! and the signature schemes offered are always webpki's, with the provider's algorithms:
+//! the application decides which certificate is acceptable, never whether the peer holds
+//! its key.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,10 +22,16 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
+};
 
-use super::error::Error;
-use super::provider;
+use super::error::{Error, ErrorKind};
+use super::revocation::Revocation;
+use super::trust::Anchors;
+use super::{notes, provider, verdict};
 
 /// What the application's check is shown.
 #[derive(Debug)]
@@ -56,33 +68,91 @@ impl fmt::Display for Rejected {
 
 impl std::error::Error for Rejected {}
 
-/// webpki's server verifier with the application's check deciding on the chain.
-pub(crate) struct AppVerifier {
-    /// None when the trust store is empty: webpki then has nothing to build a chain to.
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    algorithms: WebPkiSupportedAlgorithms,
-    check: Arc<Check>,
+/// Applies a trust store's CRLs and policy to a webpki verifier builder (the server and
+/// client builders have the same methods but no common trait).
+macro_rules! with_revocation {
+    ($builder:expr, $revocation:expr) => {{
+        let revocation: &Revocation = $revocation;
+        let policy = revocation.policy;
+        let mut builder = $builder.with_crls(revocation.ders());
+        if policy.end_entity_only {
+            builder = builder.only_check_end_entity_revocation();
+        }
+        if policy.allow_unknown_status {
+            builder = builder.allow_unknown_revocation_status();
+        }
+        if !policy.allow_expired_crl {
+            builder = builder.enforce_revocation_expiration();
+        }
+        builder
+    }};
 }
 
-impl AppVerifier {
-    pub(crate) fn new(webpki: Option<Arc<WebPkiServerVerifier>>, check: Arc<Check>) -> Self {
-        Self {
+/// A verifier builder's refusal of the trust store, as an engine error.
+fn unusable(whose: &str, err: impl fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::InvalidArg,
+        format!("cannot verify {whose} certificates with this trust store: {err}"),
+    )
+}
+
+/// The chain as DER slices, the peer's own certificate first.
+fn chain_of<'a>(
+    end_entity: &'a CertificateDer<'_>,
+    intermediates: &'a [CertificateDer<'_>],
+) -> Vec<&'a [u8]> {
+    std::iter::once(end_entity)
+        .chain(intermediates)
+        .map(|cert| cert.as_ref())
+        .collect()
+}
+
+/// Leaves `explained` in the connection's notes and hands rustls its own error, whose alert
+/// is the one the peer should see.
+fn refuse(err: rustls::Error, explained: Error) -> rustls::Error {
+    notes::write(|notes| notes.verdict = Some(explained));
+    err
+}
+
+/// A client's verifier of the server's chain.
+pub(crate) struct ServerVerifier {
+    /// None when the trust store is empty: webpki then has nothing to build a chain to.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    revocation: Revocation,
+    algorithms: WebPkiSupportedAlgorithms,
+    check: Option<Arc<Check>>,
+}
+
+impl ServerVerifier {
+    pub(crate) fn new(anchors: Anchors, check: Option<Arc<Check>>) -> Result<Self, Error> {
+        let Anchors { roots, revocation } = anchors;
+        let webpki = if roots.is_empty() {
+            None
+        } else {
+            let builder = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider());
+            let built = with_revocation!(builder, &revocation)
+                .build()
+                .map_err(|e| unusable("server", e))?;
+            Some(built)
+        };
+        Ok(Self {
             webpki,
+            revocation,
             algorithms: provider().signature_verification_algorithms,
             check,
-        }
+        })
     }
 }
 
-impl fmt::Debug for AppVerifier {
+impl fmt::Debug for ServerVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AppVerifier")
+        f.debug_struct("ServerVerifier")
             .field("webpki", &self.webpki)
             .finish_non_exhaustive()
     }
 }
 
-impl ServerCertVerifier for AppVerifier {
+impl ServerCertVerifier for ServerVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -99,18 +169,24 @@ impl ServerCertVerifier for AppVerifier {
                 CertificateError::UnknownIssuer,
             )),
         };
-        let builtin = verdict.err().map(|e| Error::from_tls(&e, None));
-        let chain: Vec<&[u8]> = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|cert| cert.as_ref())
-            .collect();
+        let chain = chain_of(end_entity, intermediates);
+        let explained = verdict
+            .as_ref()
+            .err()
+            .map(|e| verdict::explain(e, &chain, &self.revocation));
+        let Some(check) = &self.check else {
+            return match (verdict, explained) {
+                (Err(e), Some(explained)) => Err(refuse(e, explained)),
+                _ => Ok(ServerCertVerified::assertion()),
+            };
+        };
         let name = server_name.to_str();
         let presented = Presented {
             server_name: &name,
             chain: &chain,
-            builtin: builtin.as_ref(),
+            builtin: explained.as_ref(),
         };
-        match (self.check)(&presented) {
+        match check(&presented) {
             Ok(()) => Ok(ServerCertVerified::assertion()),
             Err(reason) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
                 OtherError(Arc::new(Rejected(reason))),
@@ -138,5 +214,79 @@ impl ServerCertVerifier for AppVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+/// A server's verifier of client certificates: webpki's, with refusals explained.
+#[derive(Debug)]
+pub(crate) struct ClientVerifier {
+    webpki: Arc<dyn ClientCertVerifier>,
+    revocation: Revocation,
+}
+
+impl ClientVerifier {
+    /// A verifier against `anchors`; `optional` lets clients without a certificate in.
+    pub(crate) fn new(anchors: Anchors, optional: bool) -> Result<Self, Error> {
+        let Anchors { roots, revocation } = anchors;
+        let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+        let builder = with_revocation!(builder, &revocation);
+        let builder = if optional {
+            builder.allow_unauthenticated()
+        } else {
+            builder
+        };
+        let webpki = builder.build().map_err(|e| unusable("client", e))?;
+        Ok(Self { webpki, revocation })
+    }
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.webpki.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.webpki.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.webpki.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.webpki
+            .verify_client_cert(end_entity, intermediates, now)
+            .map_err(|e| {
+                let explained =
+                    verdict::explain(&e, &chain_of(end_entity, intermediates), &self.revocation);
+                refuse(e, explained)
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
