@@ -16,8 +16,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, Certificate, CertificateParams, CertificateRevocationListParams,
+    DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
 };
 use time::OffsetDateTime;
 
@@ -34,12 +35,29 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 // Test PKI
 // ---------------------------------------------------------------------------------------
 
-/// A directory of certificates and keys (the file list is in the project's test-PKI
-/// contract), removed when the value is dropped.
+/// A directory of certificates, keys and CRLs, removed when the value is dropped.
 ///
-/// Besides the listed files, every chain `X.pem` has `X-leaf.pem` (its first certificate
-/// alone), and the intermediates are in `intermediate.pem` and `unknown-intermediate.pem`:
-/// `openssl s_server` takes the leaf and the rest of the chain as separate files.
+/// One hierarchy is trusted: `ca.pem` (root) → `intermediate.pem` → leaves. Each chain
+/// `X.pem` is the leaf then its intermediate, with `X-leaf.pem` (the leaf alone, for
+/// `openssl s_server -cert` with `-cert_chain`) and `X.key` (PKCS#8). Leaves are valid for
+/// localhost and 127.0.0.1 with both server and client EKUs unless said otherwise:
+///
+/// - `ecdsa-p256` (also `-sec1.key`), `ecdsa-p384`, `ed25519`, `rsa` (also `-pkcs1.key`);
+/// - `expired`, `notyet`, `wronghost` (only other.example), `badsig` (leaf signature
+///   altered), `unknown-ca` (under `unknown-intermediate.pem`, from an untrusted root);
+/// - `clientonly` (client-auth EKU only), `serveronly` (server-auth EKU only);
+/// - `selfsigned` (a self-signed end-entity certificate, no chain);
+/// - `revoked` (serial 0e:b0:01, revoked by the intermediate's CRL), and `revoked-ica`,
+///   a leaf under `revoked-intermediate.pem` (serial 0e:b0:02), which the root's CRL
+///   revokes;
+/// - `p521`: a leaf signed by `p521-ca.pem`, a root with a P-521 key (a signature
+///   algorithm ring does not implement).
+///
+/// CRLs: `crl-intermediate.pem` (and `.der`; revokes `revoked`, key compromise),
+/// `crl-root.pem` (revokes the revoked intermediate, CA compromise),
+/// `crl-revoked-intermediate.pem` (from the revoked intermediate, empty),
+/// `crl-intermediate-expired.pem` (empty, nextUpdate yesterday), and `crls.pem` with the
+/// first three.
 pub struct Pki {
     dir: PathBuf,
 }
@@ -231,6 +249,122 @@ impl Pki {
             "this is not PEM\njust some words in a file\n",
         );
         self.write("empty.pem", "");
+
+        self.leaf_with("clientonly", &key(), &intermediate, |params| {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        });
+        self.leaf_with("serveronly", &key(), &intermediate, |params| {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        });
+        self.self_signed_leaf("selfsigned", &key());
+        self.revocation(&root, &intermediate, &key);
+        self.p521();
+    }
+
+    /// The revoked leaf and intermediate, and the CRLs (see [`Pki`]).
+    fn revocation(&self, root: &Ca, intermediate: &Ca, key: &dyn Fn() -> KeyPair) {
+        const REVOKED_LEAF: [u8; 3] = [0x0e, 0xb0, 0x01];
+        const REVOKED_INTERMEDIATE: [u8; 3] = [0x0e, 0xb0, 0x02];
+        self.leaf_with("revoked", &key(), intermediate, |params| {
+            params.serial_number = Some(SerialNumber::from_slice(&REVOKED_LEAF));
+        });
+        let revoked_ca = Ca::intermediate_with("embertls revoked intermediate", root, |params| {
+            params.serial_number = Some(SerialNumber::from_slice(&REVOKED_INTERMEDIATE));
+        });
+        self.write("revoked-intermediate.pem", &revoked_ca.pem);
+        self.leaf_with("revoked-ica", &key(), &revoked_ca, |_| {});
+
+        let now = OffsetDateTime::now_utc();
+        let days = time::Duration::days;
+        let crl = |issuer: &Ca, revoked: &[([u8; 3], RevocationReason)], next_update| {
+            CertificateRevocationListParams {
+                this_update: now - days(2),
+                next_update,
+                crl_number: SerialNumber::from_slice(&[1]),
+                issuing_distribution_point: None,
+                revoked_certs: revoked
+                    .iter()
+                    .map(|(serial, reason)| RevokedCertParams {
+                        serial_number: SerialNumber::from_slice(serial),
+                        revocation_time: now - days(1),
+                        reason_code: Some(*reason),
+                        invalidity_date: None,
+                    })
+                    .collect(),
+                key_identifier_method: KeyIdMethod::Sha256,
+            }
+            .signed_by(&issuer.issuer)
+            .expect("sign CRL")
+        };
+        let current = now + days(30);
+        let by_intermediate = crl(
+            intermediate,
+            &[(REVOKED_LEAF, RevocationReason::KeyCompromise)],
+            current,
+        );
+        let by_root = crl(
+            root,
+            &[(REVOKED_INTERMEDIATE, RevocationReason::CaCompromise)],
+            current,
+        );
+        let by_revoked_ca = crl(&revoked_ca, &[], current);
+        let expired = crl(intermediate, &[], now - days(1));
+        let pem = |crl: &rcgen::CertificateRevocationList| crl.pem().expect("CRL as PEM");
+        self.write("crl-intermediate.pem", &pem(&by_intermediate));
+        fs::write(self.dir.join("crl-intermediate.der"), by_intermediate.der())
+            .expect("write crl-intermediate.der");
+        self.write("crl-root.pem", &pem(&by_root));
+        self.write("crl-revoked-intermediate.pem", &pem(&by_revoked_ca));
+        self.write("crl-intermediate-expired.pem", &pem(&expired));
+        self.write(
+            "crls.pem",
+            &format!(
+                "{}{}{}",
+                pem(&by_intermediate),
+                pem(&by_root),
+                pem(&by_revoked_ca)
+            ),
+        );
+    }
+
+    /// `p521-ca.pem` and the `p521` leaf it signs, made with the openssl CLI because ring
+    /// cannot sign with P-521 (which is the point: embertls cannot verify it either).
+    fn p521(&self) {
+        let dir = self.dir.display().to_string();
+        let script = format!(
+            "set -e; cd '{dir}'
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes \
+                -keyout p521-ca.key -out p521-ca.pem -days 30 -subj '/CN=embertls P-521 root' \
+                -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout p521.key -out p521.csr -subj '/CN=localhost'
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' > p521.ext
+            openssl x509 -req -in p521.csr -CA p521-ca.pem -CAkey p521-ca.key -CAcreateserial \
+                -days 30 -sha512 -extfile p521.ext -out p521.pem 2>/dev/null
+            rm p521.csr p521.ext p521-ca.key p521-ca.srl"
+        );
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .expect("run sh");
+        assert!(
+            out.status.success(),
+            "making the P-521 hierarchy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Writes `NAME.pem` (the certificate alone) and `NAME.key`: a self-signed end-entity
+    /// certificate for the local names.
+    fn self_signed_leaf(&self, name: &str, key: &KeyPair) {
+        let names: Vec<String> = LOCAL.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("valid SAN");
+        params.distinguished_name = common_name("embertls self-signed");
+        (params.not_before, params.not_after) = Validity::Current.range();
+        let cert = params.self_signed(key).expect("self-sign leaf");
+        self.write(&format!("{name}.pem"), &cert.pem());
+        self.write(&format!("{name}.key"), &key.serialize_pem());
     }
 
     /// Writes `NAME.pem` (leaf then intermediate), `NAME-leaf.pem` and `NAME.key` (PKCS#8).
@@ -243,6 +377,25 @@ impl Pki {
         ca: &Ca,
     ) -> Certificate {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        self.leaf_with(name, key, ca, |params| {
+            params.subject_alt_names = CertificateParams::new(names.clone())
+                .expect("valid SAN")
+                .subject_alt_names;
+            params.distinguished_name = common_name(&names[0]);
+            (params.not_before, params.not_after) = validity.range();
+        })
+    }
+
+    /// As [`Pki::leaf`] for a current leaf with the local names, after `tweak` has changed
+    /// its parameters.
+    fn leaf_with(
+        &self,
+        name: &str,
+        key: &KeyPair,
+        ca: &Ca,
+        tweak: impl FnOnce(&mut CertificateParams),
+    ) -> Certificate {
+        let names: Vec<String> = LOCAL.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).expect("valid SAN");
         params.distinguished_name = common_name(&names[0]);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -250,7 +403,8 @@ impl Pki {
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
-        (params.not_before, params.not_after) = validity.range();
+        (params.not_before, params.not_after) = Validity::Current.range();
+        tweak(&mut params);
         let cert = params.signed_by(key, &ca.issuer).expect("sign leaf");
         self.write(&format!("{name}-leaf.pem"), &cert.pem());
         self.write(&format!("{name}.pem"), &format!("{}{}", cert.pem(), ca.pem));
@@ -303,8 +457,17 @@ impl Ca {
     }
 
     fn intermediate(name: &str, parent: &Ca) -> Ca {
+        Self::intermediate_with(name, parent, |_| {})
+    }
+
+    fn intermediate_with(
+        name: &str,
+        parent: &Ca,
+        tweak: impl FnOnce(&mut CertificateParams),
+    ) -> Ca {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("CA key");
-        let params = ca_params(name);
+        let mut params = ca_params(name);
+        tweak(&mut params);
         let pem = params
             .signed_by(&key, &parent.issuer)
             .expect("sign intermediate")
