@@ -37,19 +37,14 @@
 #include <stddef.h>
 
 /**
- * Check only the peer's own certificate, not the intermediates above it.
+ * The length of one session ticket key (ember_config_set_ticket_keys()).
  */
-#define END_ENTITY_ONLY 1
+#define EMBER_TICKET_KEY_LEN 80
 
 /**
- * Let a certificate pass when no CRL from its issuer is in the store.
+ * The largest session value a store is asked to keep (ember_session_get_cb's buffer).
  */
-#define ALLOW_UNKNOWN_STATUS 2
-
-/**
- * Keep using a CRL whose nextUpdate time has passed.
- */
-#define ALLOW_EXPIRED_CRL 4
+#define EMBER_SESSION_VALUE_MAX 16384
 
 /**
  * ember_trust_set_revocation flag: check only the peer's own certificate against the CRLs,
@@ -276,6 +271,89 @@ typedef enum {
 } ember_result;
 
 /**
+ * Log levels, most severe first (ember_log_set_callback()).
+ */
+typedef enum {
+  /**
+   * Failures.
+   */
+  EMBER_LOG_ERROR = 1,
+  /**
+   * Something unexpected that the engine worked around.
+   */
+  EMBER_LOG_WARN = 2,
+  /**
+   * Milestones, e.g. a resumed session.
+   */
+  EMBER_LOG_INFO = 3,
+  /**
+   * Protocol detail: each message sent and received.
+   */
+  EMBER_LOG_DEBUG = 4,
+  /**
+   * Everything, including buffer-level detail.
+   */
+  EMBER_LOG_TRACE = 5,
+} ember_log_level;
+
+/**
+ * A step of the handshake, as reported to the trace callback. Values are fixed; new steps
+ * are only appended.
+ */
+typedef enum {
+  /**
+   * The client sent its ClientHello: the text lists the versions, suites and groups
+   * offered, the key shares, the server name, ALPN, and whether it offers resumption.
+   */
+  EMBER_TRACE_CLIENT_HELLO_SENT = 1,
+  /**
+   * The server received a ClientHello (the same text, as the server read it).
+   */
+  EMBER_TRACE_CLIENT_HELLO_RECEIVED = 2,
+  /**
+   * The server sent its ServerHello: the version and suite chosen (or a HelloRetryRequest).
+   */
+  EMBER_TRACE_SERVER_HELLO_SENT = 3,
+  /**
+   * The client received the ServerHello.
+   */
+  EMBER_TRACE_SERVER_HELLO_RECEIVED = 4,
+  /**
+   * The key exchange group was settled (TLS 1.3 key share, TLS 1.2 ServerKeyExchange).
+   */
+  EMBER_TRACE_KEY_EXCHANGE = 5,
+  /**
+   * A secret was derived; the text names it (its NSS key-log label), never its value.
+   */
+  EMBER_TRACE_KEYS_DERIVED = 6,
+  /**
+   * The peer's certificate chain arrived: how many certificates, their subjects.
+   */
+  EMBER_TRACE_CERTIFICATE_RECEIVED = 7,
+  /**
+   * One verification check and its verdict: chain, signatures and dates; host name;
+   * revocation; the verification callback's decision; or the check that failed.
+   */
+  EMBER_TRACE_CERTIFICATE_CHECK = 8,
+  /**
+   * The peer proved it holds its certificate's key (the handshake signature verified).
+   */
+  EMBER_TRACE_SIGNATURE_VERIFIED = 9,
+  /**
+   * The peer's Finished was verified and ours sent.
+   */
+  EMBER_TRACE_FINISHED = 10,
+  /**
+   * The handshake completed: "full handshake" or "resumed session", with its duration.
+   */
+  EMBER_TRACE_COMPLETE = 11,
+  /**
+   * The handshake failed: the text is the detail ember_conn_last_error() gives.
+   */
+  EMBER_TRACE_FAILED = 12,
+} ember_trace_step;
+
+/**
  * Which end of a connection a config makes.
  */
 typedef enum {
@@ -319,6 +397,12 @@ typedef struct ember_config ember_config;
  * One TLS connection (opaque). Made by ember_conn_new(), freed by ember_conn_free().
  */
 typedef struct ember_conn ember_conn;
+
+/**
+ * A client session cache that several configs can share (opaque). Made by
+ * ember_session_cache_new(), freed by ember_session_cache_free().
+ */
+typedef struct ember_session_cache ember_session_cache;
 
 /**
  * A set of trusted root certificates (opaque). Made by ember_trust_new(), freed by
@@ -375,6 +459,65 @@ typedef int (*ember_read_cb)(void *userdata, uint8_t *buf, size_t len, size_t *o
  */
 typedef int (*ember_write_cb)(void *userdata, const uint8_t *buf, size_t len, size_t *out_n);
 
+/**
+ * Key-log callback (see ember_config_set_keylog_callback()): `line` is one line of the NSS
+ * key log format, NUL-terminated, without a newline, e.g.
+ * "CLIENT_HANDSHAKE_TRAFFIC_SECRET <client random, hex> <secret, hex>". Valid only during
+ * the call.
+ */
+typedef void (*ember_keylog_cb)(void *userdata, const char *line);
+
+/**
+ * Log callback (see ember_log_set_callback()): one record at `level`, from `target` (the
+ * engine module, e.g. "rustls::client::hs"), with its `message`; both strings
+ * NUL-terminated and valid only during the call.
+ */
+typedef void (*ember_log_cb)(void *userdata,
+                             ember_log_level level,
+                             const char *target,
+                             const char *message);
+
+/**
+ * Session store callback: keep `value` (`value_len` bytes) under `key` (`key_len` bytes),
+ * replacing what is there. Return 0 when stored, non-zero otherwise (the session is then
+ * simply not resumable). Both pointers are valid only during the call.
+ */
+typedef int (*ember_session_put_cb)(void *userdata,
+                                    const uint8_t *key,
+                                    size_t key_len,
+                                    const uint8_t *value,
+                                    size_t value_len);
+
+/**
+ * Session store callback: copy the value stored under `key` into `buf` (room for `buf_len`
+ * bytes, EMBER_SESSION_VALUE_MAX) and its length into `*out_len`. Return 0 when found,
+ * non-zero when there is none (or it does not fit).
+ */
+typedef int (*ember_session_get_cb)(void *userdata,
+                                    const uint8_t *key,
+                                    size_t key_len,
+                                    uint8_t *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+/**
+ * Session store callback: remove the value stored under `key`. Return 0 when a value was
+ * removed, non-zero when there was none.
+ */
+typedef int (*ember_session_remove_cb)(void *userdata, const uint8_t *key, size_t key_len);
+
+/**
+ * Trace callback (see ember_config_set_trace_callback()): one step of the handshake of
+ * connection `conn_id` (ember_conn_id()), observed at `time_ns` (nanoseconds on a monotonic
+ * clock whose zero is fixed for the process: for ordering and durations, not the time of
+ * day). `text` is a short NUL-terminated sentence, valid only during the call.
+ */
+typedef void (*ember_trace_cb)(void *userdata,
+                               uint64_t conn_id,
+                               uint64_t time_ns,
+                               ember_trace_step step,
+                               const char *text);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -400,8 +543,12 @@ ember_result ember_cert_spki_sha256(const uint8_t *der, size_t len, uint8_t *out
  * and 1.3; a client trusts the built-in Mozilla roots; a server needs a certificate
  * (ember_config_add_cert_pem_file()) before connections can be made.
  *
+ * A server config draws its session-ticket keys here, so worker processes forked after
+ * this call resume each other's sessions (see ember_config_set_ticket_keys()).
+ *
  * Returns EMBER_OK; EMBER_ERR_NULL_ARG when `out` is NULL; EMBER_ERR_INVALID_ARG when
- * `role` is neither EMBER_ROLE_CLIENT nor EMBER_ROLE_SERVER.
+ * `role` is neither EMBER_ROLE_CLIENT nor EMBER_ROLE_SERVER; EMBER_ERR_INTERNAL if the
+ * system's random number generator fails.
  *
  * Ownership: the caller owns `*out` and frees it with ember_config_free(). Threads: a config
  * may be changed by one thread at a time until the first ember_conn_new() with it; from
@@ -499,6 +646,23 @@ ember_result ember_config_set_client_auth(ember_config *cfg, ember_client_auth m
 ember_result ember_config_set_verify_callback(ember_config *cfg,
                                               ember_verify_cb cb,
                                               void *userdata);
+
+/**
+ * ember_config_set_alpn sets the application protocols (ALPN, RFC 7301) that connections
+ * made from `cfg` offer (client) or accept (server): `count` NUL-terminated names such as
+ * "h2" and "http/1.1", most preferred first (a server picks the first of its own list that
+ * the client offered). A client and a server that both use ALPN but share no protocol fail
+ * the handshake with EMBER_ERR_NO_ALPN_OVERLAP; when either side does not use it, the
+ * handshake completes without a protocol. `count` 0 turns ALPN off. The strings are copied.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG for an empty name or one longer than 255 bytes
+ * (nothing changes then); EMBER_ERR_CONFIG_FROZEN once connections were made;
+ * EMBER_ERR_NULL_ARG when `cfg` is NULL, or `protocols` or one of its first `count`
+ * entries is NULL.
+ *
+ * Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_alpn(ember_config *cfg, const char *const *protocols, size_t count);
 
 /**
  * ember_config_add_cert_pem_file loads a certificate chain (PEM, leaf first, then
@@ -803,6 +967,93 @@ ember_result ember_conn_kx_group(const ember_conn *conn, uint16_t *out_group);
 ember_result ember_conn_server_name(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
 
 /**
+ * ember_conn_alpn copies the application protocol agreed with ALPN (e.g. "h2") into `buf`
+ * (at most `len` bytes, NUL-terminated) and its length into `*out_n`.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the handshake chose one, or when none was
+ * agreed (either side offered no ALPN; a client and server that both offered protocols but
+ * share none fail the handshake with EMBER_ERR_NO_ALPN_OVERLAP instead);
+ * EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated; EMBER_ERR_POISONED for a poisoned
+ * connection; EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with
+ * `len` > 0.
+ *
+ * Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_alpn(const ember_conn *conn, char *buf, size_t len, size_t *out_n);
+
+/**
+ * ember_conn_is_resumed stores 1 in `*out_resumed` when the handshake resumed an earlier
+ * session (a ticket or a session id), 0 when it was a full handshake.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+ * EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+ *
+ * Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_is_resumed(const ember_conn *conn, int *out_resumed);
+
+/**
+ * ember_conn_handshake_ns stores how long the handshake took, in nanoseconds, in
+ * `*out_ns`: from the first call that moved the connection (handshake, read, write, feed)
+ * to the one that completed it, so it includes waiting for the peer and the network.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+ * EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+ *
+ * Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_handshake_ns(const ember_conn *conn, uint64_t *out_ns);
+
+/**
+ * ember_conn_id stores the connection's id in `*out_id`: unique in the process, the
+ * `conn_id` that trace events of this connection carry (ember_config_set_trace_callback()).
+ *
+ * Returns EMBER_OK; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a
+ * NULL argument.
+ *
+ * Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_id(const ember_conn *conn, uint64_t *out_id);
+
+/**
+ * ember_conn_key_update moves both directions of a TLS 1.3 connection to fresh keys: it
+ * sends a KeyUpdate message that also asks the peer to update its sending keys (RFC 8446
+ * section 4.6.3). Use it on long-lived connections; embertls also updates keys by itself
+ * before a key's safe limit of records is reached.
+ *
+ * Returns EMBER_OK once the KeyUpdate is sent or queued (non-blocking I/O, memory mode:
+ * it leaves with the next flush, write or drain); EMBER_ERR_WRONG_STATE before the
+ * handshake has completed, after ember_conn_close(), or on a TLS 1.2 connection, which has
+ * no key update (nothing is sent, the connection stays usable); EMBER_ERR_IO and other
+ * errors of ember_conn_flush() when sending fails; EMBER_ERR_NULL_ARG when `conn` is NULL.
+ *
+ * Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_key_update(ember_conn *conn);
+
+/**
+ * ember_conn_export_keying_material fills `out` (`out_len` bytes) with keying material
+ * exported from the connection's session (RFC 5705 for TLS 1.2, RFC 8446 section 7.5 for
+ * TLS 1.3), for the `label_len`-byte `label` and, unless `context` is NULL, the
+ * `context_len`-byte `context`; both peers get the same bytes for the same inputs, which
+ * binds an application protocol to this TLS session (e.g. channel binding).
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+ * EMBER_ERR_INVALID_ARG when `out_len` is 0; the connection's error after a fatal one;
+ * EMBER_ERR_NULL_ARG when `conn` is NULL, or `out`, `label` or a non-NULL `context` is NULL
+ * with a length > 0. ember_conn_last_error() explains a failure.
+ *
+ * Ownership: the caller keeps every buffer. Threads: one thread at a time per connection.
+ */
+ember_result ember_conn_export_keying_material(ember_conn *conn,
+                                               const uint8_t *label,
+                                               size_t label_len,
+                                               const uint8_t *context,
+                                               size_t context_len,
+                                               uint8_t *out,
+                                               size_t out_len);
+
+/**
  * ember_conn_peer_alert stores the TLS alert description the peer sent with its fatal alert
  * (e.g. 45, certificate_expired; ember_alert_name() names it) in `*out_alert`. A handshake
  * that failed with EMBER_ERR_ALERT_RECEIVED, EMBER_ERR_NO_SHARED_VERSION or
@@ -870,6 +1121,57 @@ const char *ember_result_str(ember_result r);
 const char *ember_result_name(ember_result r);
 
 /**
+ * ember_config_set_keylog_callback hands every secret the connections made from `cfg`
+ * derive to `cb`, as NSS key log lines (what Wireshark reads to decrypt a capture: write
+ * each line and a newline to a file). A NULL `cb` stops it. This is for debugging: anyone
+ * who reads the lines can read the traffic they belong to.
+ *
+ * The callback runs inside the embertls call that derived the secret, on that thread; it
+ * must not call embertls functions on that connection.
+ *
+ * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
+ * when `cfg` is NULL.
+ *
+ * Ownership: `userdata` is passed to `cb` unchanged and never freed; it must stay valid as
+ * long as connections made from `cfg` live. Threads: connections on several threads call
+ * `cb` concurrently: it and `userdata` must be safe for that.
+ */
+ember_result ember_config_set_keylog_callback(ember_config *cfg,
+                                              ember_keylog_cb cb,
+                                              void *userdata);
+
+/**
+ * ember_config_set_sslkeylogfile makes connections made from `cfg` append their secrets
+ * to the file named by the environment variable SSLKEYLOGFILE (read when the first
+ * connection is made), in the NSS key log format, when `enable` is non-zero and the
+ * variable is set; as curl, Firefox and OpenSSL-based tools do. Off by default: a library
+ * must not write secrets to disk because of a variable alone. Errors writing the file are
+ * ignored.
+ *
+ * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
+ * when `cfg` is NULL.
+ *
+ * Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_sslkeylogfile(ember_config *cfg, int enable);
+
+/**
+ * ember_log_set_callback sends the engine's log records (rustls' and embertls'), up to
+ * `max_level` (an ember_log_level: EMBER_LOG_ERROR only errors, ... EMBER_LOG_TRACE
+ * everything), to `cb`, for the whole process; a NULL `cb` stops it. Records are off
+ * until this is called. Secrets never appear in them.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `max_level` is not an ember_log_level, or
+ * when other Rust code in the process already installed a logger for the `log` crate (one
+ * per process; embertls does not take it over).
+ *
+ * Ownership: `userdata` is passed to `cb` unchanged and never freed; it must stay valid
+ * until the callback is replaced or removed. Threads: any thread may call this; `cb` runs on
+ * whichever thread logs, concurrently: it and `userdata` must be safe for that.
+ */
+ember_result ember_log_set_callback(ember_log_cb cb, void *userdata, int max_level);
+
+/**
  * ember_protocol_version_name returns the name of a protocol version: "TLSv1.2" for
  * EMBER_TLS1_2, "TLSv1.3" for EMBER_TLS1_3, NULL for any other value.
  *
@@ -901,6 +1203,163 @@ const char *ember_group_name(uint16_t group);
  * The string is static, never to be freed. Any thread may call it.
  */
 const char *ember_alert_name(uint8_t alert);
+
+/**
+ * ember_session_cache_new makes a client session cache for up to `capacity` servers (the
+ * least recently used are dropped first) and writes it to `*out`. Give it to client configs
+ * with ember_config_set_session_cache(): connections made from any of them resume sessions
+ * that any of them obtained.
+ *
+ * Sessions live in memory only and never outlive the process: rustls, the engine, cannot
+ * turn a client session into bytes, so there is no way to save one to disk.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `capacity` is 0; EMBER_ERR_NULL_ARG when
+ * `out` is NULL.
+ *
+ * Ownership: the caller owns `*out` and frees it with ember_session_cache_free(); configs
+ * keep their own reference. Threads: a cache may be used by any number of threads.
+ */
+ember_result ember_session_cache_new(size_t capacity, ember_session_cache **out);
+
+/**
+ * ember_session_cache_free releases the caller's reference to `cache`; configs that use it
+ * keep theirs. Passing NULL is a harmless no-op.
+ *
+ * Threads: call it once no other thread is using this handle.
+ */
+void ember_session_cache_free(ember_session_cache *cache);
+
+/**
+ * ember_config_set_session_cache makes the client config `cfg` keep its sessions in
+ * `cache`, shared with every other config given the same cache, instead of its own.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a server config (a server resumes from tickets
+ * and its session store); EMBER_ERR_CONFIG_FROZEN once connections were made;
+ * EMBER_ERR_NULL_ARG when `cfg` or `cache` is NULL.
+ *
+ * Ownership: the config keeps its own reference to `cache`. Threads: one thread at a time
+ * until the config is frozen.
+ */
+ember_result ember_config_set_session_cache(ember_config *cfg, const ember_session_cache *cache);
+
+/**
+ * ember_config_set_session_cache_size sets how many sessions the config keeps in memory.
+ * On a client: the capacity of the config's own cache (256 by default); 0 turns client
+ * resumption off; this replaces a cache set with ember_config_set_session_cache(). On a
+ * server: the capacity of the in-memory session store that resumes clients by session id
+ * (TLS 1.2) and, with tickets off, by stateful TLS 1.3 tickets (256 by default); 0 keeps no
+ * sessions; this replaces a store set with ember_config_set_session_store(). Tickets are
+ * separate: see ember_config_set_tickets().
+ *
+ * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
+ * when `cfg` is NULL.
+ *
+ * Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_session_cache_size(ember_config *cfg, size_t size);
+
+/**
+ * ember_config_set_tickets turns session tickets on (`enable` non-zero, the default) or off
+ * for the server config `cfg`. With tickets, a server resumes sessions without keeping any
+ * state: the session travels, encrypted, in the ticket the client keeps.
+ *
+ * The ticket keys are drawn in ember_config_new() and rotate every 12 hours (a ticket is
+ * accepted for 12 to 24 hours) by derivation from that draw, so every worker process forked
+ * after ember_config_new() agrees on them without talking to the others. Servers on other
+ * machines need keys of the application's: ember_config_set_ticket_keys(). Turning tickets
+ * off and on again draws new keys.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_CONFIG_FROZEN once
+ * connections were made; EMBER_ERR_INTERNAL if the system's random number generator fails;
+ * EMBER_ERR_NULL_ARG when `cfg` is NULL.
+ *
+ * Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_tickets(ember_config *cfg, int enable);
+
+/**
+ * ember_config_set_ticket_keys makes the server config `cfg` seal and open session tickets
+ * with the application's keys, so that servers given the same keys (a fleet behind a load
+ * balancer) resume each other's sessions, and turns tickets on. `keys` holds one or more
+ * keys of EMBER_TICKET_KEY_LEN (80) bytes each, as nginx's ssl_session_ticket_key files do
+ * (`openssl rand 80`): 16 bytes of key name, 64 of secret. The first key seals new
+ * tickets; every key opens the tickets it sealed. To rotate, make a new config with the new
+ * key first and the previous ones after it. Keep the keys secret: they decrypt every
+ * session resumed with them.
+ *
+ * The tickets are embertls' own (AES-256-GCM, keys derived from the secret with HKDF), not
+ * nginx's: the file format is shared, the tickets are not.
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `len` is 0 or not a multiple of 80 (nothing
+ * changes then); EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_CONFIG_FROZEN once
+ * connections were made; EMBER_ERR_NULL_ARG when `cfg` or `keys` is NULL.
+ *
+ * Ownership: the bytes are copied. Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_ticket_keys(ember_config *cfg, const uint8_t *keys, size_t len);
+
+/**
+ * ember_config_set_ticket_key_file is ember_config_set_ticket_keys() with the keys read
+ * from the file at `path` (a NUL-terminated UTF-8 path).
+ *
+ * Returns EMBER_OK; EMBER_ERR_FILE when the file cannot be read; otherwise as
+ * ember_config_set_ticket_keys().
+ *
+ * Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_ticket_key_file(ember_config *cfg, const char *path);
+
+/**
+ * ember_config_set_session_store makes the server config `cfg` keep sessions in the
+ * application's store (memcached, Redis, a table shared by worker processes) through three
+ * callbacks, instead of its in-memory cache, so that servers sharing the store resume each
+ * other's sessions by session id (TLS 1.2) or stateful ticket (TLS 1.3 with tickets off).
+ * Keys are up to 32 bytes and values a few hundred bytes, at most EMBER_SESSION_VALUE_MAX;
+ * both are opaque and values must be kept exactly. A TLS 1.3 session is used once: embertls
+ * gets it, then removes it, and resumes only if the removal succeeded (so two servers can
+ * never both accept one session). Keep values secret: they hold session keys.
+ *
+ * Returns EMBER_OK; EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_CONFIG_FROZEN once
+ * connections were made; EMBER_ERR_NULL_ARG when `cfg` or any callback is NULL.
+ * ember_config_set_session_cache_size() replaces the store with an in-memory cache again.
+ *
+ * Ownership: `userdata` is passed to the callbacks unchanged and never freed; it must stay
+ * valid as long as connections made from `cfg` live. Threads: the callbacks run on the
+ * threads that drive connections, concurrently: they and `userdata` must be safe for that.
+ */
+ember_result ember_config_set_session_store(ember_config *cfg,
+                                            ember_session_put_cb put,
+                                            ember_session_get_cb get,
+                                            ember_session_remove_cb remove,
+                                            void *userdata);
+
+/**
+ * ember_config_set_trace_callback makes every connection made from `cfg` report its
+ * handshake to `cb`, step by step as the steps happen (not reconstructed afterwards): the
+ * hellos as their bytes are queued or received, each secret as it is derived, the
+ * certificate checks as the verifier makes them, Finished and completion (or the failure)
+ * as rustls reports them. A NULL `cb` stops tracing for connections made later.
+ *
+ * The callback runs inside the embertls call that observed the step (ember_conn_new() for
+ * a client's ClientHello, then ember_conn_handshake()/read()/write()/feed()) on the thread
+ * making that call. It must not call embertls functions on that connection.
+ *
+ * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
+ * when `cfg` is NULL.
+ *
+ * Ownership: `userdata` is passed to `cb` unchanged and never freed; it must stay valid as
+ * long as connections made from `cfg` live. Threads: connections on several threads call
+ * `cb` concurrently: it and `userdata` must be safe for that.
+ */
+ember_result ember_config_set_trace_callback(ember_config *cfg, ember_trace_cb cb, void *userdata);
+
+/**
+ * ember_trace_step_name returns the name of `step` as this header spells it without the
+ * prefix, e.g. "CLIENT_HELLO_SENT", or NULL for a value that is not a step.
+ *
+ * The string is static: never to be freed. Any thread may call it.
+ */
+const char *ember_trace_step_name(uint32_t step);
 
 /**
  * ember_trust_new makes an empty trust store and writes it to `*out`. An empty store

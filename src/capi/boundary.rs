@@ -2,7 +2,7 @@
 //! ownership. All raw-pointer handling of the ABI goes through the helpers here, each with
 //! its contract written down, so the functions in the other files stay short.
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::error::{code_of, ember_result};
@@ -167,4 +167,23 @@ pub(crate) unsafe fn copy_text(
 /// A static NUL-terminated name for C, or NULL.
 pub(crate) fn static_name(name: Option<&'static CStr>) -> *const c_char {
     name.map_or(std::ptr::null(), CStr::as_ptr)
+}
+
+/// The `void *userdata` an embedder registers with a callback, carried to whichever thread
+/// calls it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Userdata(pub(crate) *mut c_void);
+
+// SAFETY: the header makes every callback's thread safety, and its userdata's, the
+// embedder's promise: a callback may be called from any thread that drives a connection.
+unsafe impl Send for Userdata {}
+// SAFETY: as above; embertls never dereferences the pointer, it only passes it back.
+unsafe impl Sync for Userdata {}
+
+impl Userdata {
+    /// The pointer, to pass back to the callback. (A method, so that closures capture the
+    /// whole Send + Sync value and not its raw-pointer field.)
+    pub(crate) fn ptr(self) -> *mut c_void {
+        self.0
+    }
 }

@@ -1,6 +1,6 @@
 //! `ember_config`: what connections are made from.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use super::boundary::{
@@ -57,8 +57,12 @@ pub struct ember_config {
 /// and 1.3; a client trusts the built-in Mozilla roots; a server needs a certificate
 /// (ember_config_add_cert_pem_file()) before connections can be made.
 ///
+/// A server config draws its session-ticket keys here, so worker processes forked after
+/// this call resume each other's sessions (see ember_config_set_ticket_keys()).
+///
 /// Returns EMBER_OK; EMBER_ERR_NULL_ARG when `out` is NULL; EMBER_ERR_INVALID_ARG when
-/// `role` is neither EMBER_ROLE_CLIENT nor EMBER_ROLE_SERVER.
+/// `role` is neither EMBER_ROLE_CLIENT nor EMBER_ROLE_SERVER; EMBER_ERR_INTERNAL if the
+/// system's random number generator fails.
 ///
 /// Ownership: the caller owns `*out` and frees it with ember_config_free(). Threads: a config
 /// may be changed by one thread at a time until the first ember_conn_new() with it; from
@@ -77,8 +81,9 @@ pub extern "C" fn ember_config_new(
             r if r == ember_role::EMBER_ROLE_SERVER as i32 => Role::Server,
             _ => return Err(ember_result::EMBER_ERR_INVALID_ARG),
         };
+        let config = Config::new(role).map_err(code)?;
         *out = into_handle(ember_config {
-            inner: Arc::new(Config::new(role)),
+            inner: Arc::new(config),
         });
         Ok(())
     })
@@ -212,6 +217,50 @@ pub extern "C" fn ember_config_set_verify_callback(
         let cfg = unsafe { arg_ref(cfg)? };
         let check = cb.map(|cb| verify::check(cb, userdata));
         cfg.inner.set_verify(check).map_err(code)
+    })
+}
+
+/// ember_config_set_alpn sets the application protocols (ALPN, RFC 7301) that connections
+/// made from `cfg` offer (client) or accept (server): `count` NUL-terminated names such as
+/// "h2" and "http/1.1", most preferred first (a server picks the first of its own list that
+/// the client offered). A client and a server that both use ALPN but share no protocol fail
+/// the handshake with EMBER_ERR_NO_ALPN_OVERLAP; when either side does not use it, the
+/// handshake completes without a protocol. `count` 0 turns ALPN off. The strings are copied.
+///
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG for an empty name or one longer than 255 bytes
+/// (nothing changes then); EMBER_ERR_CONFIG_FROZEN once connections were made;
+/// EMBER_ERR_NULL_ARG when `cfg` is NULL, or `protocols` or one of its first `count`
+/// entries is NULL.
+///
+/// Threads: one thread at a time until the config is frozen.
+#[no_mangle]
+pub extern "C" fn ember_config_set_alpn(
+    cfg: *mut ember_config,
+    protocols: *const *const c_char,
+    count: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, per the header.
+        let cfg = unsafe { arg_ref(cfg)? };
+        let list: &[*const c_char] = if count == 0 {
+            &[]
+        } else if protocols.is_null() {
+            return Err(ember_result::EMBER_ERR_NULL_ARG);
+        } else {
+            // SAFETY: `protocols` holds `count` pointers, per the header.
+            unsafe { std::slice::from_raw_parts(protocols, count) }
+        };
+        let names = list
+            .iter()
+            .map(|name| {
+                if name.is_null() {
+                    return Err(ember_result::EMBER_ERR_NULL_ARG);
+                }
+                // SAFETY: each entry is a NUL-terminated string, per the header.
+                Ok(unsafe { CStr::from_ptr(*name) }.to_bytes().to_vec())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        cfg.inner.set_alpn(names).map_err(code)
     })
 }
 

@@ -471,6 +471,155 @@ pub extern "C" fn ember_conn_server_name(
     })
 }
 
+/// ember_conn_alpn copies the application protocol agreed with ALPN (e.g. "h2") into `buf`
+/// (at most `len` bytes, NUL-terminated) and its length into `*out_n`.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the handshake chose one, or when none was
+/// agreed (either side offered no ALPN; a client and server that both offered protocols but
+/// share none fail the handshake with EMBER_ERR_NO_ALPN_OVERLAP instead);
+/// EMBER_ERR_BUFFER_TOO_SMALL when the name was truncated; EMBER_ERR_POISONED for a poisoned
+/// connection; EMBER_ERR_NULL_ARG when `conn` or `out_n` is NULL, or `buf` is NULL with
+/// `len` > 0.
+///
+/// Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_alpn(
+    conn: *const ember_conn,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, per the header.
+        let conn = unsafe { conn_ref(conn)? };
+        let protocol = conn
+            .alpn_protocol()
+            .ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
+        // Protocol ids are bytes; the registered ones are printable ASCII.
+        let text = String::from_utf8_lossy(protocol);
+        // SAFETY: `buf`/`len`/`out_n` as the header describes.
+        unsafe { copy_text(&text, buf, len, out_n) }
+    })
+}
+
+/// ember_conn_is_resumed stores 1 in `*out_resumed` when the handshake resumed an earlier
+/// session (a ticket or a session id), 0 when it was a full handshake.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+/// EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+///
+/// Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_is_resumed(
+    conn: *const ember_conn,
+    out_resumed: *mut c_int,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_resumed` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_resumed)?) };
+        put(out, conn.is_resumed().map(c_int::from))
+    })
+}
+
+/// ember_conn_handshake_ns stores how long the handshake took, in nanoseconds, in
+/// `*out_ns`: from the first call that moved the connection (handshake, read, write, feed)
+/// to the one that completed it, so it includes waiting for the peer and the network.
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+/// EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a NULL argument.
+///
+/// Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_handshake_ns(
+    conn: *const ember_conn,
+    out_ns: *mut u64,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_ns` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_ns)?) };
+        put(out, conn.handshake_duration_ns())
+    })
+}
+
+/// ember_conn_id stores the connection's id in `*out_id`: unique in the process, the
+/// `conn_id` that trace events of this connection carry (ember_config_set_trace_callback()).
+///
+/// Returns EMBER_OK; EMBER_ERR_POISONED for a poisoned connection; EMBER_ERR_NULL_ARG for a
+/// NULL argument.
+///
+/// Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_id(conn: *const ember_conn, out_id: *mut u64) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `conn` is NULL or a live handle, `out_id` NULL or writable, per the header.
+        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_id)?) };
+        *out = conn.id();
+        Ok(())
+    })
+}
+
+/// ember_conn_key_update moves both directions of a TLS 1.3 connection to fresh keys: it
+/// sends a KeyUpdate message that also asks the peer to update its sending keys (RFC 8446
+/// section 4.6.3). Use it on long-lived connections; embertls also updates keys by itself
+/// before a key's safe limit of records is reached.
+///
+/// Returns EMBER_OK once the KeyUpdate is sent or queued (non-blocking I/O, memory mode:
+/// it leaves with the next flush, write or drain); EMBER_ERR_WRONG_STATE before the
+/// handshake has completed, after ember_conn_close(), or on a TLS 1.2 connection, which has
+/// no key update (nothing is sent, the connection stays usable); EMBER_ERR_IO and other
+/// errors of ember_conn_flush() when sending fails; EMBER_ERR_NULL_ARG when `conn` is NULL.
+///
+/// Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_key_update(conn: *mut ember_conn) -> ember_result {
+    // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+    guard_result(|| unsafe { with_conn(conn, |c| c.key_update().map_err(code)) })
+}
+
+/// ember_conn_export_keying_material fills `out` (`out_len` bytes) with keying material
+/// exported from the connection's session (RFC 5705 for TLS 1.2, RFC 8446 section 7.5 for
+/// TLS 1.3), for the `label_len`-byte `label` and, unless `context` is NULL, the
+/// `context_len`-byte `context`; both peers get the same bytes for the same inputs, which
+/// binds an application protocol to this TLS session (e.g. channel binding).
+///
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE until the handshake has completed;
+/// EMBER_ERR_INVALID_ARG when `out_len` is 0; the connection's error after a fatal one;
+/// EMBER_ERR_NULL_ARG when `conn` is NULL, or `out`, `label` or a non-NULL `context` is NULL
+/// with a length > 0. ember_conn_last_error() explains a failure.
+///
+/// Ownership: the caller keeps every buffer. Threads: one thread at a time per connection.
+#[no_mangle]
+pub extern "C" fn ember_conn_export_keying_material(
+    conn: *mut ember_conn,
+    label: *const u8,
+    label_len: usize,
+    context: *const u8,
+    context_len: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: each buffer holds its length, per the header; `context` may be NULL.
+        let (label, context, out) = unsafe {
+            (
+                arg_bytes(label, label_len)?,
+                if context.is_null() {
+                    None
+                } else {
+                    Some(arg_bytes(context, context_len)?)
+                },
+                arg_buf(out, out_len)?,
+            )
+        };
+        // SAFETY: `conn` is NULL or a live handle used by this thread, per the header.
+        unsafe {
+            with_conn(conn, |c| {
+                c.export_keying_material(label, context, out).map_err(code)
+            })
+        }
+    })
+}
+
 /// ember_conn_peer_alert stores the TLS alert description the peer sent with its fatal alert
 /// (e.g. 45, certificate_expired; ember_alert_name() names it) in `*out_alert`. A handshake
 /// that failed with EMBER_ERR_ALERT_RECEIVED, EMBER_ERR_NO_SHARED_VERSION or

@@ -7,15 +7,22 @@
 
 use std::sync::{Arc, Mutex};
 
-use rustls::client::ResolvesClientCert;
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache};
 use rustls::sign::CertifiedKey;
 use rustls::{
-    ClientConfig, RootCertStore, ServerConfig, SignatureScheme, SupportedProtocolVersion,
+    ClientConfig, KeyLog, KeyLogFile, NoKeyLog, RootCertStore, ServerConfig,
+    SupportedProtocolVersion,
 };
 
 use super::error::{Error, ErrorKind};
+use super::keylog::{KeyLogSink, Secrets};
 use super::revocation::Revocation;
+use super::sessions::{self, SessionCache, SessionStore, Store, VerifierKey};
+use super::sni::{CertChooser, NoClientCert};
+use super::tickets::Tickets;
+use super::trace::Tracer;
 use super::trust::{Anchors, Trust};
 use super::verify::{Check, ClientVerifier, ServerVerifier};
 use super::{credentials, lock, provider};
@@ -61,9 +68,26 @@ struct State {
     client_auth: Option<ClientAuth>,
     /// Client only: the application's check on the server's chain.
     verify: Option<Arc<Check>>,
+    /// Application protocols, most preferred first (ALPN).
+    alpn: Vec<Vec<u8>>,
+    /// Client: its own cache's capacity (0: no resumption), unless it shares `shared_cache`.
+    /// Server: the in-memory session store's capacity (0: none), unless `store` is set.
+    cache_size: usize,
+    shared_cache: Option<Arc<SessionCache>>,
+    /// Server only: the application's session store.
+    store: Option<Arc<dyn SessionStore>>,
+    /// Server only: the ticketer, made with the config so forked workers share its keys;
+    /// None when tickets are turned off.
+    tickets: Option<Arc<Tickets>>,
+    keylog: Option<Arc<KeyLogSink>>,
+    sslkeylogfile: bool,
+    tracer: Option<Arc<Tracer>>,
     built: Option<Built>,
     last_error: Option<Error>,
 }
+
+const TICKETS_ARE_SERVER_SIDE: &str =
+    "session tickets are a server setting: a client uses the tickets servers give it";
 
 /// The rustls config a frozen [`Config`] makes its connections from.
 #[derive(Clone)]
@@ -73,9 +97,16 @@ pub(crate) enum Built {
 }
 
 impl Config {
-    /// A config for `role` allowing TLS 1.2 and 1.3, trusting the built-in Mozilla roots.
-    pub fn new(role: Role) -> Self {
-        Self {
+    /// A config for `role` allowing TLS 1.2 and 1.3, trusting the built-in Mozilla roots,
+    /// with resumption on: a client caches sessions, a server issues tickets (its keys are
+    /// made here) and keeps a session cache. `Internal` only if the system's random number
+    /// generator fails.
+    pub fn new(role: Role) -> Result<Self, Error> {
+        let tickets = match role {
+            Role::Client => None,
+            Role::Server => Some(Arc::new(Tickets::generate()?)),
+        };
+        Ok(Self {
             role,
             state: Mutex::new(State {
                 min_version: TLS1_2,
@@ -84,10 +115,18 @@ impl Config {
                 trust: None,
                 client_auth: None,
                 verify: None,
+                alpn: Vec::new(),
+                cache_size: sessions::DEFAULT_CAPACITY,
+                shared_cache: None,
+                store: None,
+                tickets,
+                keylog: None,
+                sslkeylogfile: false,
+                tracer: None,
                 built: None,
                 last_error: None,
             }),
-        }
+        })
     }
 
     /// The role connections made from this config play.
@@ -155,6 +194,126 @@ impl Config {
             state.verify = check;
             Ok(())
         })
+    }
+
+    /// Sets the application protocols offered (client) or accepted (server) with ALPN, most
+    /// preferred first; an empty list turns ALPN off. `InvalidArg` for an empty protocol
+    /// name or one longer than 255 bytes.
+    pub fn set_alpn(&self, protocols: Vec<Vec<u8>>) -> Result<(), Error> {
+        self.change(|state| {
+            if let Some(bad) = protocols.iter().find(|p| p.is_empty() || p.len() > 255) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArg,
+                    format!(
+                        "an ALPN protocol name must be 1 to 255 bytes long (got {} bytes)",
+                        bad.len()
+                    ),
+                ));
+            }
+            state.alpn = protocols;
+            Ok(())
+        })
+    }
+
+    /// Client: the capacity of the config's own session cache (0 turns resumption off),
+    /// replacing a shared cache set before. Server: the capacity of the in-memory session
+    /// store (0: none), replacing an application store set before.
+    pub fn set_session_cache_size(&self, size: usize) -> Result<(), Error> {
+        self.change(|state| {
+            state.cache_size = size;
+            state.shared_cache = None;
+            state.store = None;
+            Ok(())
+        })
+    }
+
+    /// Client only: keeps sessions in `cache`, which other configs may share.
+    pub fn set_session_cache(&self, cache: Arc<SessionCache>) -> Result<(), Error> {
+        self.require_role(
+            Role::Client,
+            "a shared session cache is a client setting; a server keeps sessions in its \
+             session store and tickets",
+        )?;
+        self.change(|state| {
+            state.shared_cache = Some(cache);
+            Ok(())
+        })
+    }
+
+    /// Server only: keeps sessions in the application's `store` instead of memory.
+    pub fn set_session_store(&self, store: Arc<dyn SessionStore>) -> Result<(), Error> {
+        self.require_role(
+            Role::Server,
+            "a session store is a server setting; a client keeps sessions in its session cache",
+        )?;
+        self.change(|state| {
+            state.store = Some(store);
+            Ok(())
+        })
+    }
+
+    /// Server only: turns tickets on (with the keys made by [`Config::new`], or supplied
+    /// before) or off.
+    pub fn set_tickets(&self, on: bool) -> Result<(), Error> {
+        self.require_role(Role::Server, TICKETS_ARE_SERVER_SIDE)?;
+        self.change(|state| {
+            if !on {
+                state.tickets = None;
+            } else if state.tickets.is_none() {
+                state.tickets = Some(Arc::new(Tickets::generate()?));
+            }
+            Ok(())
+        })
+    }
+
+    /// Server only: seals and opens tickets with the application's keys (see
+    /// [`Tickets::from_keys`]); turns tickets on. `what` names the input in details.
+    pub fn set_ticket_keys(&self, keys: &[u8], what: &str) -> Result<(), Error> {
+        self.require_role(Role::Server, TICKETS_ARE_SERVER_SIDE)?;
+        self.change(|state| {
+            state.tickets = Some(Arc::new(Tickets::from_keys(keys, what)?));
+            Ok(())
+        })
+    }
+
+    /// Server only: as [`Config::set_ticket_keys`] with the keys in the file at `path`.
+    pub fn set_ticket_key_file(&self, path: &str) -> Result<(), Error> {
+        self.require_role(Role::Server, TICKETS_ARE_SERVER_SIDE)?;
+        self.change(|state| {
+            let keys = super::pem::read_file(path)?;
+            state.tickets = Some(Arc::new(Tickets::from_keys(&keys, path)?));
+            Ok(())
+        })
+    }
+
+    /// Sends every secret the connections derive to `sink` (NSS key log lines); None stops.
+    pub fn set_keylog(&self, sink: Option<Arc<KeyLogSink>>) -> Result<(), Error> {
+        self.change(|state| {
+            state.keylog = sink;
+            Ok(())
+        })
+    }
+
+    /// Appends secrets to the file named by `SSLKEYLOGFILE` when the variable is set (read
+    /// when the first connection is made); `false` stops.
+    pub fn set_sslkeylogfile(&self, on: bool) -> Result<(), Error> {
+        self.change(|state| {
+            state.sslkeylogfile = on;
+            Ok(())
+        })
+    }
+
+    /// Reports every connection's handshake steps to `tracer`; None stops.
+    pub fn set_tracer(&self, tracer: Option<Arc<Tracer>>) -> Result<(), Error> {
+        self.change(|state| {
+            state.tracer = tracer;
+            Ok(())
+        })
+    }
+
+    /// The tracer connections report to, if any.
+    pub(crate) fn tracer(&self) -> Option<Arc<Tracer>> {
+        lock(&self.state).ok()?.tracer.clone()
     }
 
     /// Adds a certificate chain and its key from PEM in memory.
@@ -250,7 +409,8 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
             format!("cannot build the TLS config: {e}"),
         )
     };
-    let first_cert = state.certs.first().cloned();
+    let certs = (!state.certs.is_empty()).then(|| Arc::new(CertChooser::new(&state.certs)));
+    let trace = state.tracer.is_some();
     let anchors = match &state.trust {
         Some(trust) => Some(trust.freeze()?),
         None => None,
@@ -264,20 +424,52 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 },
                 revocation: Revocation::default(),
             });
-            let verifier = ServerVerifier::new(anchors, state.verify.clone())?;
-            let builder = ClientConfig::builder_with_provider(provider())
+            let make_verifier = || -> Result<Arc<dyn ServerCertVerifier>, Error> {
+                Ok(Arc::new(ServerVerifier::new(
+                    anchors,
+                    state.verify.clone(),
+                    trace,
+                )?))
+            };
+            let make_resolver = || -> Arc<dyn ResolvesClientCert> {
+                match certs {
+                    Some(certs) => certs,
+                    None => Arc::new(NoClientCert),
+                }
+            };
+            // Configs sharing a cache must share these objects to resume each other's
+            // sessions (see SessionCache).
+            let (verifier, resolver) = match &state.shared_cache {
+                Some(cache) => {
+                    let key = VerifierKey {
+                        trust: state.trust.clone(),
+                        check: state.verify.clone(),
+                        trace,
+                    };
+                    (
+                        cache.verifier(key, make_verifier)?,
+                        cache.resolver(&state.certs, make_resolver),
+                    )
+                }
+                None => (make_verifier()?, make_resolver()),
+            };
+            let mut config = ClientConfig::builder_with_provider(provider())
                 .with_protocol_versions(&versions)
                 .map_err(internal)?
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier));
-            let config = match first_cert {
-                Some(cert) => builder.with_client_cert_resolver(Arc::new(OneCert(cert))),
-                None => builder.with_no_client_auth(),
+                .with_custom_certificate_verifier(verifier)
+                .with_client_cert_resolver(resolver);
+            config.alpn_protocols = state.alpn.clone();
+            config.resumption = match (&state.shared_cache, state.cache_size) {
+                (Some(shared), _) => Resumption::store(shared.inner.clone()),
+                (None, 0) => Resumption::disabled(),
+                (None, size) => Resumption::in_memory_sessions(size),
             };
+            config.key_log = key_log(state, trace);
             Ok(Built::Client(Arc::new(config)))
         }
         Role::Server => {
-            let cert = first_cert.ok_or_else(|| {
+            let certs = certs.ok_or_else(|| {
                 Error::new(
                     ErrorKind::NoCertificate,
                     "a server config needs a certificate: call ember_config_add_cert_pem or \
@@ -312,34 +504,35 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 (_, Some(anchors)) => {
                     let optional = mode == ClientAuth::Optional;
                     builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(
-                        anchors, optional,
+                        anchors, optional, trace,
                     )?))
                 }
             };
-            Ok(Built::Server(Arc::new(
-                builder.with_cert_resolver(Arc::new(OneCert(cert))),
-            )))
+            let mut config = builder.with_cert_resolver(certs);
+            config.alpn_protocols = state.alpn.clone();
+            config.session_storage = match (&state.store, state.cache_size) {
+                (Some(store), _) => Arc::new(Store(store.clone())),
+                (None, 0) => Arc::new(NoServerSessionStorage {}),
+                (None, size) => ServerSessionMemoryCache::new(size),
+            };
+            // Without a ticketer of ours, rustls' default never issues tickets.
+            if let Some(tickets) = &state.tickets {
+                config.ticketer = tickets.clone();
+            }
+            config.key_log = key_log(state, trace);
+            Ok(Built::Server(Arc::new(config)))
         }
     }
 }
 
-/// Presents the config's first certificate, whatever the peer asked for.
-#[derive(Debug)]
-struct OneCert(Arc<CertifiedKey>);
-
-impl ResolvesServerCert for OneCert {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        super::hello::record(&hello);
-        Some(self.0.clone())
+/// Where the secrets of a config's connections go: nowhere unless someone listens.
+fn key_log(state: &State, trace: bool) -> Arc<dyn KeyLog> {
+    if state.keylog.is_none() && !state.sslkeylogfile && !trace {
+        return Arc::new(NoKeyLog {});
     }
-}
-
-impl ResolvesClientCert for OneCert {
-    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
+    Arc::new(Secrets {
+        sink: state.keylog.clone(),
+        file: state.sslkeylogfile.then(KeyLogFile::new),
+        trace,
+    })
 }

@@ -17,9 +17,13 @@ use std::io::{self, Read, Write};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, Connection, ServerConnection};
 
+use rustls::HandshakeKind;
+
 use super::config::{Built, Config, Role};
 use super::error::{Error, ErrorKind};
 use super::notes::{self, Notes};
+use super::trace::{self, ConnTracer, Event, Step};
+use super::wire::{Direction, HelloScanner};
 
 /// The embedder's byte stream: a socket, a pipe, anything.
 ///
@@ -61,6 +65,7 @@ enum Op {
     Write,
     Flush,
     Close,
+    KeyUpdate,
 }
 
 enum Io {
@@ -84,6 +89,20 @@ pub struct Conn {
     /// changed afterwards, so borrowed pointers into it stay valid while the Conn lives.
     peer_certs: Option<Vec<Vec<u8>>>,
     last_error: Option<Error>,
+    id: u64,
+    /// Set when the config traces handshakes.
+    trace: Option<Trace>,
+    /// When the first call moved the connection (monotonic ns), and how long the handshake
+    /// took once it completed.
+    started_ns: Option<u64>,
+    handshake_ns: Option<u64>,
+}
+
+/// A traced connection's tracer and the scanners reading its hello messages.
+struct Trace {
+    tracer: ConnTracer,
+    sent: HelloScanner,
+    received: HelloScanner,
 }
 
 impl Conn {
@@ -134,6 +153,7 @@ impl Conn {
                     .into()
             }
         };
+        let id = trace::next_conn_id();
         let mut conn = Self {
             tls,
             io: Io::Memory { eof_fed: false },
@@ -145,6 +165,14 @@ impl Conn {
             peer_alert: None,
             peer_certs: None,
             last_error: None,
+            id,
+            trace: config.tracer().map(|tracer| Trace {
+                tracer: ConnTracer { id, tracer },
+                sent: HelloScanner::new(Direction::Sent),
+                received: HelloScanner::new(Direction::Received),
+            }),
+            started_ns: None,
+            handshake_ns: None,
         };
         // The connection grows its own outgoing buffer; rustls' limit would only stall it.
         conn.tls.set_buffer_limit(None);
@@ -330,6 +358,97 @@ impl Conn {
         self.peer_certs.as_deref()
     }
 
+    /// The application protocol agreed with ALPN, if any.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.tls.alpn_protocol()
+    }
+
+    /// Whether the handshake resumed a session; None until it has completed.
+    pub fn is_resumed(&self) -> Option<bool> {
+        if self.tls.is_handshaking() {
+            return None;
+        }
+        self.tls
+            .handshake_kind()
+            .map(|kind| kind == HandshakeKind::Resumed)
+    }
+
+    /// How long the handshake took, in ns, from the first call that moved the connection
+    /// to its completion; None until it has completed.
+    pub fn handshake_duration_ns(&self) -> Option<u64> {
+        self.handshake_ns
+    }
+
+    /// The connection's id, unique in the process: the one trace events carry.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// TLS 1.3: sends a KeyUpdate that also asks the peer to update, so both directions
+    /// move to new keys. `WrongState` before the handshake completed, after `close`, or
+    /// on TLS 1.2, which has no key update.
+    pub fn key_update(&mut self) -> Result<(), Error> {
+        self.run(Op::KeyUpdate, |conn| {
+            if conn.tls.is_handshaking() {
+                return Err(Error::new(
+                    ErrorKind::WrongState,
+                    "the handshake has not completed; keys can be updated only after it",
+                ));
+            }
+            conn.tls.refresh_traffic_keys().map_err(|e| match e {
+                rustls::Error::HandshakeNotComplete => Error::new(
+                    ErrorKind::WrongState,
+                    "key update needs TLS 1.3; this connection uses TLS 1.2 (renegotiation is never done)",
+                ),
+                other => Error::from_tls(&other, &Notes::default()),
+            })?;
+            conn.collect_output();
+            match conn.flush_output() {
+                // The KeyUpdate is queued and goes out with the next flush or write.
+                Err(e) if e.kind() == ErrorKind::WantWrite => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    /// Fills `out` with keying material exported from the session (RFC 5705 / RFC 8446
+    /// section 7.5) for `label` and, if given, `context`. `WrongState` until the handshake
+    /// has completed.
+    pub fn export_keying_material(
+        &mut self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let result = self.export(label, context, out);
+        if let Err(e) = &result {
+            self.last_error = Some(e.clone());
+        }
+        result
+    }
+
+    fn export(&self, label: &[u8], context: Option<&[u8]>, out: &mut [u8]) -> Result<(), Error> {
+        if let Phase::Failed(e) = &self.phase {
+            return Err(e.clone());
+        }
+        if self.tls.is_handshaking() {
+            return Err(Error::new(
+                ErrorKind::WrongState,
+                "the handshake has not completed; keying material exists only after it",
+            ));
+        }
+        if out.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArg,
+                "the exported keying material must be at least one byte long",
+            ));
+        }
+        self.tls
+            .export_keying_material(out, label, context)
+            .map(drop)
+            .map_err(|e| Error::from_tls(&e, &Notes::default()))
+    }
+
     /// Runs one operation: the single state check before, the bookkeeping after.
     fn run<T>(
         &mut self,
@@ -339,6 +458,7 @@ impl Conn {
         let result = self.allow(op).and_then(|()| {
             if matches!(self.phase, Phase::New) && !matches!(op, Op::SetIo) {
                 self.phase = Phase::Active;
+                self.started_ns = Some(trace::now_ns());
             }
             body(self)
         });
@@ -362,7 +482,7 @@ impl Conn {
             (_, Op::Feed | Op::Drain) if !memory => {
                 refuse("feed and drain are for memory mode; this connection uses a transport (callbacks or fd)")
             }
-            (Phase::Closing, Op::Write) => refuse("the connection was closed with ember_conn_close; no more writes"),
+            (Phase::Closing, Op::Write | Op::KeyUpdate) => refuse("the connection was closed with ember_conn_close; no more writes"),
             _ => Ok(()),
         }
     }
@@ -378,6 +498,9 @@ impl Conn {
         }
         self.last_error = Some(err.clone());
         if err.kind().is_fatal() && !matches!(self.phase, Phase::Failed(_)) {
+            if self.tls.is_handshaking() {
+                self.emit(Event::now(Step::Failed, err.detail()));
+            }
             self.phase = Phase::Failed(err.clone());
             self.collect_output();
             let _best_effort = self.flush_output();
@@ -416,7 +539,20 @@ impl Conn {
                 *eof_fed
             }
             Io::Stream(transport) => loop {
-                match self.tls.read_tls(&mut TransportIo(transport.as_mut())) {
+                // While the hellos are traced, keep a copy of what arrives for the scanner.
+                let mut copy = self
+                    .trace
+                    .as_ref()
+                    .filter(|t| !t.received.is_done())
+                    .map(|_| Vec::new());
+                let read = self.tls.read_tls(&mut TransportIo {
+                    transport: transport.as_mut(),
+                    copy: copy.as_mut(),
+                });
+                if let (Some(copy), Some(trace)) = (copy, self.trace.as_mut()) {
+                    trace.scan(Direction::Received, &copy);
+                }
+                match read {
                     Ok(n) => break n == 0,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -460,6 +596,9 @@ impl Conn {
         while taken < data.len() {
             match self.tls.read_tls(&mut &data[taken..]) {
                 Ok(n) => {
+                    if let Some(trace) = self.trace.as_mut() {
+                        trace.scan(Direction::Received, &data[taken..taken + n]);
+                    }
                     taken += n;
                     self.unprocessed = true;
                     just_processed = false;
@@ -487,12 +626,18 @@ impl Conn {
             let _stale = notes::take();
         }
         let result = self.tls.process_new_packets();
-        let notes = if handshaking {
+        let mut notes = if handshaking {
             notes::take()
         } else {
             Notes::default()
         };
+        for event in std::mem::take(&mut notes.events) {
+            self.emit(event);
+        }
         self.collect_output();
+        if handshaking && !self.tls.is_handshaking() && result.is_ok() {
+            self.completed();
+        }
         if handshaking && self.peer_certs.is_none() {
             self.peer_certs = self
                 .tls
@@ -513,11 +658,55 @@ impl Conn {
 
     /// Moves every byte rustls has ready to send into the outgoing buffer.
     fn collect_output(&mut self) {
+        let start = self.out.len();
         while self.tls.wants_write() {
             if self.tls.write_tls(&mut self.out).is_err() {
                 break; // writing into a Vec cannot fail
             }
         }
+        if let Some(trace) = self.trace.as_mut() {
+            trace.scan(Direction::Sent, &self.out[start..]);
+        }
+    }
+
+    /// Reports one trace event, if the connection is traced.
+    fn emit(&self, event: Event) {
+        if let Some(trace) = &self.trace {
+            trace.tracer.emit(&event);
+        }
+    }
+
+    /// The handshake just completed: note its duration and report the last steps.
+    fn completed(&mut self) {
+        let now = trace::now_ns();
+        let duration = now.saturating_sub(self.started_ns.unwrap_or(now));
+        self.handshake_ns = Some(duration);
+        if self.trace.is_none() {
+            return;
+        }
+        let (peer, us) = match self.tls {
+            Connection::Client(_) => ("server", "client"),
+            Connection::Server(_) => ("client", "server"),
+        };
+        self.emit(Event::now(
+            Step::Finished,
+            format!("{peer} Finished verified; {us} Finished sent"),
+        ));
+        let kind = match self.tls.handshake_kind() {
+            Some(HandshakeKind::Resumed) => "resumed session",
+            Some(HandshakeKind::FullWithHelloRetryRequest) => {
+                "full handshake with HelloRetryRequest"
+            }
+            _ => "full handshake",
+        };
+        self.emit(Event::now(
+            Step::Complete,
+            format!(
+                "{kind} in {}.{:03} ms",
+                duration / 1_000_000,
+                duration / 1_000 % 1_000
+            ),
+        ));
     }
 
     /// Writes the outgoing buffer to the transport; a no-op in memory mode.
@@ -556,21 +745,35 @@ impl Conn {
 }
 
 /// Lets rustls read from and write to a [`Transport`].
-struct TransportIo<'a>(&'a mut dyn Transport);
-
-impl Read for TransportIo<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+impl Trace {
+    /// Shows bytes going one way to that direction's hello scanner, while it reads.
+    fn scan(&mut self, direction: Direction, bytes: &[u8]) {
+        let scanner = match direction {
+            Direction::Sent => &mut self.sent,
+            Direction::Received => &mut self.received,
+        };
+        if scanner.is_done() {
+            return;
+        }
+        for event in scanner.scan(bytes) {
+            self.tracer.emit(&event);
+        }
     }
 }
 
-impl Write for TransportIo<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
+/// A transport as rustls reads it, copying what it reads when `copy` is given.
+struct TransportIo<'a> {
+    transport: &'a mut dyn Transport,
+    copy: Option<&'a mut Vec<u8>>,
+}
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+impl Read for TransportIo<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.transport.read(buf)?;
+        if let Some(copy) = self.copy.as_mut() {
+            copy.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
     }
 }
 
@@ -579,26 +782,38 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::engine::sessions::SessionCache;
     use crate::engine::Trust;
 
     /// A client and a server config around one self-signed certificate for `names`.
     fn configs(names: &[&str]) -> (Config, Config) {
+        let (server, root) = server_and_root(names);
+        let client = Config::new(Role::Client).unwrap();
+        client.set_trust(trusting(&root)).expect("trust is set");
+        (client, server)
+    }
+
+    /// A server config with a self-signed certificate for `names`, and that certificate.
+    fn server_and_root(names: &[&str]) -> (Config, String) {
         let cert = rcgen::generate_simple_self_signed(
             names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         )
         .expect("rcgen makes a certificate");
         let (chain, key) = (cert.cert.pem(), cert.signing_key.serialize_pem());
-        let server = Config::new(Role::Server);
+        let server = Config::new(Role::Server).unwrap();
         server
             .add_cert_pem(chain.as_bytes(), key.as_bytes())
             .expect("the pair loads");
+        (server, chain)
+    }
+
+    /// A trust store holding the root `pem`.
+    fn trusting(pem: &str) -> Arc<Trust> {
         let trust = Trust::new();
         trust
-            .add_pem(chain.as_bytes(), "test root")
+            .add_pem(pem.as_bytes(), "test root")
             .expect("the root loads");
-        let client = Config::new(Role::Client);
-        client.set_trust(Arc::new(trust)).expect("trust is set");
-        (client, server)
+        Arc::new(trust)
     }
 
     /// A client (for "localhost") and a server whose first flights have been exchanged.
@@ -728,5 +943,183 @@ mod tests {
             client.read(&mut buf).unwrap_err().kind(),
             ErrorKind::UnexpectedEof
         );
+    }
+
+    /// A full handshake between a new client and server connection; returns them.
+    fn handshaken(client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
+        let (mut client, mut server) = started_pair(client_cfg, server_cfg);
+        transfer(&mut client, &mut server);
+        client.handshake().expect("client completes");
+        server.handshake().expect("server completes");
+        // Let the server's tickets reach the client.
+        let mut buf = [0u8; 16];
+        let _ = client.read(&mut buf);
+        transfer(&mut client, &mut server);
+        let _ = client.read(&mut buf);
+        (client, server)
+    }
+
+    #[test]
+    fn sessions_resume_within_a_config_and_across_configs_sharing_a_cache() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        let (first, _) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(first.is_resumed(), Some(false));
+        assert!(first.handshake_duration_ns().is_some());
+        let (second, second_server) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(second.is_resumed(), Some(true));
+        assert_eq!(second_server.is_resumed(), Some(true));
+
+        // Two client configs sharing one cache (and verifying alike) resume each other's
+        // sessions; a config with the same cache but another trust store does not.
+        let shared = Arc::new(SessionCache::new(8).unwrap());
+        let (server_cfg, root) = server_and_root(&["localhost"]);
+        let trust = trusting(&root);
+        let client_with = |trust: Arc<Trust>| {
+            let cfg = Config::new(Role::Client).unwrap();
+            cfg.set_trust(trust).unwrap();
+            cfg.set_session_cache(shared.clone()).unwrap();
+            cfg
+        };
+        let (one, two) = (client_with(trust.clone()), client_with(trust));
+        let (full, _) = handshaken(&one, &server_cfg);
+        assert_eq!(full.is_resumed(), Some(false));
+        let (resumed, _) = handshaken(&two, &server_cfg);
+        assert_eq!(resumed.is_resumed(), Some(true));
+        let three = client_with(trusting(&root));
+        let (separate, _) = handshaken(&three, &server_cfg);
+        assert_eq!(separate.is_resumed(), Some(false));
+
+        // A cache size of 0 turns resumption off.
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg.set_session_cache_size(0).unwrap();
+        let _ = handshaken(&client_cfg, &server_cfg);
+        let (again, _) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(again.is_resumed(), Some(false));
+    }
+
+    #[test]
+    fn alpn_key_update_and_exporter_agree_on_both_sides() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg
+            .set_alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()])
+            .unwrap();
+        server_cfg.set_alpn(vec![b"http/1.1".to_vec()]).unwrap();
+        let (mut client, mut server) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(client.alpn_protocol(), Some(&b"http/1.1"[..]));
+        assert_eq!(server.alpn_protocol(), Some(&b"http/1.1"[..]));
+
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        client
+            .export_keying_material(b"EXPERIMENTAL test", Some(b"ctx"), &mut a)
+            .unwrap();
+        server
+            .export_keying_material(b"EXPERIMENTAL test", Some(b"ctx"), &mut b)
+            .unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, [0u8; 32]);
+
+        client.key_update().unwrap();
+        client.write(b"after update").unwrap();
+        transfer(&mut client, &mut server);
+        let mut buf = [0u8; 32];
+        let n = server.read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"after update");
+        server.write(b"reply").unwrap();
+        transfer(&mut client, &mut server);
+        let n = client.read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"reply");
+    }
+
+    #[test]
+    fn alpn_without_overlap_fails_with_its_own_kind() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg.set_alpn(vec![b"h2".to_vec()]).unwrap();
+        server_cfg.set_alpn(vec![b"http/1.1".to_vec()]).unwrap();
+        let mut client = Conn::new(&client_cfg, Some("localhost")).unwrap();
+        let mut server = Conn::new(&server_cfg, None).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = client.drain(&mut buf).unwrap();
+        assert_eq!(
+            server
+                .feed(&buf[..n])
+                .and_then(|_| server.handshake())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NoAlpnOverlap
+        );
+        let n = server.drain(&mut buf).unwrap();
+        assert_eq!(
+            client
+                .feed(&buf[..n])
+                .and_then(|_| client.handshake())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NoAlpnOverlap
+        );
+    }
+
+    #[test]
+    fn the_trace_reports_each_step_in_order() {
+        use std::sync::Mutex;
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        let seen: Arc<Mutex<Vec<(u64, Step, String)>>> = Arc::default();
+        let sink = seen.clone();
+        let tracer: Arc<crate::engine::trace::Tracer> = Arc::new(move |id, event: &Event| {
+            sink.lock()
+                .unwrap()
+                .push((id, event.step, event.text.clone()));
+        });
+        client_cfg.set_tracer(Some(tracer.clone())).unwrap();
+        server_cfg.set_tracer(Some(tracer)).unwrap();
+        let (client, server) = handshaken(&client_cfg, &server_cfg);
+        let events = seen.lock().unwrap().clone();
+        let steps =
+            |id: u64| -> Vec<Step> { events.iter().filter(|e| e.0 == id).map(|e| e.1).collect() };
+        let client_steps = steps(client.id());
+        let server_steps = steps(server.id());
+        let in_order = |steps: &[Step], want: &[Step]| {
+            let mut at = steps.iter();
+            want.iter().all(|w| at.any(|s| s == w))
+        };
+        assert!(
+            in_order(
+                &client_steps,
+                &[
+                    Step::ClientHelloSent,
+                    Step::ServerHelloReceived,
+                    Step::KeyExchange,
+                    Step::KeysDerived,
+                    Step::CertificateReceived,
+                    Step::CertificateCheck,
+                    Step::SignatureVerified,
+                    Step::Finished,
+                    Step::Complete,
+                ]
+            ),
+            "client steps: {client_steps:?}\n{events:#?}"
+        );
+        assert!(
+            in_order(
+                &server_steps,
+                &[
+                    Step::ClientHelloReceived,
+                    Step::ServerHelloSent,
+                    Step::KeyExchange,
+                    Step::Finished,
+                    Step::Complete,
+                ]
+            ),
+            "server steps: {server_steps:?}\n{events:#?}"
+        );
+        let hello = events
+            .iter()
+            .find(|e| e.1 == Step::ClientHelloSent)
+            .unwrap();
+        assert!(
+            hello.2.contains("TLSv1.3") && hello.2.contains("X25519"),
+            "{}",
+            hello.2
+        );
+        assert!(hello.2.contains("server_name localhost"), "{}", hello.2);
     }
 }

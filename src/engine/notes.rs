@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use super::error::Error;
 use super::hello::Offer;
+use super::trace::{Event, Step};
 
 /// What one round of processing left behind.
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub(crate) struct Notes {
     pub(crate) offer: Option<Offer>,
     /// Why the peer's chain was refused, naming the certificate at fault.
     pub(crate) verdict: Option<Error>,
+    /// Trace events, in the order they happened.
+    pub(crate) events: Vec<Event>,
 }
 
 thread_local! {
@@ -34,4 +37,10 @@ pub(crate) fn write(note: impl FnOnce(&mut Notes)) {
 /// Takes the notes written on this thread since the last call.
 pub(crate) fn take() -> Notes {
     NOTES.with(|slot| std::mem::take(&mut *slot.borrow_mut()))
+}
+
+/// Records a trace event for `step` that happens now.
+pub(crate) fn trace(step: Step, text: impl Into<String>) {
+    let event = Event::now(step, text);
+    write(|notes| notes.events.push(event));
 }

@@ -30,7 +30,9 @@ use rustls::{
 
 use super::error::{Error, ErrorKind};
 use super::revocation::Revocation;
+use super::trace::Step;
 use super::trust::Anchors;
+use super::x509::CertFacts;
 use super::{notes, provider, verdict};
 
 /// What the application's check is shown.
@@ -107,6 +109,67 @@ fn chain_of<'a>(
         .collect()
 }
 
+/// Trace events of a verification, when the config traces.
+#[derive(Clone, Copy, Debug)]
+struct Tracing(bool);
+
+impl Tracing {
+    fn chain(self, chain: &[&[u8]]) {
+        if !self.0 {
+            return;
+        }
+        let labels: Vec<String> = chain
+            .iter()
+            .map(|der| {
+                CertFacts::read(der).map_or_else(|| "(unparsable)".to_owned(), |f| f.label())
+            })
+            .collect();
+        notes::trace(
+            Step::CertificateReceived,
+            format!("{} certificate(s): {}", chain.len(), labels.join(", ")),
+        );
+    }
+
+    /// The built-in checks' outcome: each check passed, or the one that failed.
+    fn verdict(self, failure: Option<&Error>, server_name: Option<&str>, revocation: &Revocation) {
+        if !self.0 {
+            return;
+        }
+        let Some(failure) = failure else {
+            notes::trace(
+                Step::CertificateCheck,
+                "chain to a trusted root, signatures and validity dates: ok",
+            );
+            if let Some(name) = server_name {
+                notes::trace(Step::CertificateCheck, format!("host name \"{name}\": ok"));
+            }
+            let crls = revocation.crls.len();
+            notes::trace(
+                Step::CertificateCheck,
+                if crls == 0 {
+                    "revocation: not checked (the trust store has no CRL)".to_owned()
+                } else {
+                    format!("revocation: ok against {crls} CRL(s)")
+                },
+            );
+            return;
+        };
+        notes::trace(
+            Step::CertificateCheck,
+            format!("failed: {}", failure.detail()),
+        );
+    }
+
+    fn signature(self, what: &str, dss: &DigitallySignedStruct) {
+        if self.0 {
+            notes::trace(
+                Step::SignatureVerified,
+                format!("{what} signature ({:?}) verified", dss.scheme),
+            );
+        }
+    }
+}
+
 /// Leaves `explained` in the connection's notes and hands rustls its own error, whose alert
 /// is the one the peer should see.
 fn refuse(err: rustls::Error, explained: Error) -> rustls::Error {
@@ -121,10 +184,15 @@ pub(crate) struct ServerVerifier {
     revocation: Revocation,
     algorithms: WebPkiSupportedAlgorithms,
     check: Option<Arc<Check>>,
+    tracing: Tracing,
 }
 
 impl ServerVerifier {
-    pub(crate) fn new(anchors: Anchors, check: Option<Arc<Check>>) -> Result<Self, Error> {
+    pub(crate) fn new(
+        anchors: Anchors,
+        check: Option<Arc<Check>>,
+        trace: bool,
+    ) -> Result<Self, Error> {
         let Anchors { roots, revocation } = anchors;
         let webpki = if roots.is_empty() {
             None
@@ -140,6 +208,7 @@ impl ServerVerifier {
             revocation,
             algorithms: provider().signature_verification_algorithms,
             check,
+            tracing: Tracing(trace),
         })
     }
 }
@@ -170,23 +239,36 @@ impl ServerCertVerifier for ServerVerifier {
             )),
         };
         let chain = chain_of(end_entity, intermediates);
+        self.tracing.chain(&chain);
         let explained = verdict
             .as_ref()
             .err()
             .map(|e| verdict::explain(e, &chain, &self.revocation));
+        let name = server_name.to_str();
+        self.tracing
+            .verdict(explained.as_ref(), Some(&name), &self.revocation);
         let Some(check) = &self.check else {
             return match (verdict, explained) {
                 (Err(e), Some(explained)) => Err(refuse(e, explained)),
                 _ => Ok(ServerCertVerified::assertion()),
             };
         };
-        let name = server_name.to_str();
         let presented = Presented {
             server_name: &name,
             chain: &chain,
             builtin: explained.as_ref(),
         };
-        match check(&presented) {
+        let decision = check(&presented);
+        if self.tracing.0 {
+            notes::trace(
+                Step::CertificateCheck,
+                match &decision {
+                    Ok(()) => "verification callback: accepted".to_owned(),
+                    Err(reason) => format!("verification callback: {}", Rejected(reason.clone())),
+                },
+            );
+        }
+        match decision {
             Ok(()) => Ok(ServerCertVerified::assertion()),
             Err(reason) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
                 OtherError(Arc::new(Rejected(reason))),
@@ -200,7 +282,9 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
+        let valid = verify_tls12_signature(message, cert, dss, &self.algorithms)?;
+        self.tracing.signature("ServerKeyExchange", dss);
+        Ok(valid)
     }
 
     fn verify_tls13_signature(
@@ -209,7 +293,9 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
+        let valid = verify_tls13_signature(message, cert, dss, &self.algorithms)?;
+        self.tracing.signature("CertificateVerify", dss);
+        Ok(valid)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -222,11 +308,12 @@ impl ServerCertVerifier for ServerVerifier {
 pub(crate) struct ClientVerifier {
     webpki: Arc<dyn ClientCertVerifier>,
     revocation: Revocation,
+    tracing: Tracing,
 }
 
 impl ClientVerifier {
     /// A verifier against `anchors`; `optional` lets clients without a certificate in.
-    pub(crate) fn new(anchors: Anchors, optional: bool) -> Result<Self, Error> {
+    pub(crate) fn new(anchors: Anchors, optional: bool, trace: bool) -> Result<Self, Error> {
         let Anchors { roots, revocation } = anchors;
         let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
         let builder = with_revocation!(builder, &revocation);
@@ -236,7 +323,11 @@ impl ClientVerifier {
             builder
         };
         let webpki = builder.build().map_err(|e| unusable("client", e))?;
-        Ok(Self { webpki, revocation })
+        Ok(Self {
+            webpki,
+            revocation,
+            tracing: Tracing(trace),
+        })
     }
 }
 
@@ -259,13 +350,21 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.webpki
-            .verify_client_cert(end_entity, intermediates, now)
-            .map_err(|e| {
-                let explained =
-                    verdict::explain(&e, &chain_of(end_entity, intermediates), &self.revocation);
-                refuse(e, explained)
-            })
+        let chain = chain_of(end_entity, intermediates);
+        self.tracing.chain(&chain);
+        let verdict = self
+            .webpki
+            .verify_client_cert(end_entity, intermediates, now);
+        let explained = verdict
+            .as_ref()
+            .err()
+            .map(|e| verdict::explain(e, &chain, &self.revocation));
+        self.tracing
+            .verdict(explained.as_ref(), None, &self.revocation);
+        match (verdict, explained) {
+            (Err(e), Some(explained)) => Err(refuse(e, explained)),
+            (verdict, _) => verdict,
+        }
     }
 
     fn verify_tls12_signature(
@@ -274,7 +373,9 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        let valid = self.webpki.verify_tls12_signature(message, cert, dss)?;
+        self.tracing.signature("client CertificateVerify", dss);
+        Ok(valid)
     }
 
     fn verify_tls13_signature(
@@ -283,7 +384,9 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        let valid = self.webpki.verify_tls13_signature(message, cert, dss)?;
+        self.tracing.signature("client CertificateVerify", dss);
+        Ok(valid)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -5,7 +5,7 @@
 //! would. Nothing here takes part in a verification decision.
 
 use ring::digest;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::error::{utc_date, Error, ErrorKind};
@@ -121,6 +121,24 @@ impl Revoked {
             None => format!("on {date}"),
         }
     }
+}
+
+/// The DNS names in the certificate's subjectAltName, lowercase (wildcards as `*.x.y`).
+pub(crate) fn dns_names(der: &[u8]) -> Vec<String> {
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some(dns.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The SHA-256 of the certificate's SubjectPublicKeyInfo: the value key pins are made of

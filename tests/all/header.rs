@@ -170,3 +170,34 @@ fn the_readme_c_example_compiles_warning_free() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn every_name_in_the_header_has_the_prefix() {
+    let header = generated_header();
+    let mut unprefixed = Vec::new();
+    for line in header.lines().map(str::trim) {
+        let name = if let Some(rest) = line.strip_prefix("#define ") {
+            rest.split([' ', '(']).next()
+        } else if let Some(rest) = line.strip_prefix("} ") {
+            rest.strip_suffix(';')
+        } else if let Some(rest) = line.strip_prefix("typedef ") {
+            // "typedef struct ember_x ember_x;" and function-pointer typedefs "(*ember_cb)(".
+            rest.split(['(', ')', '*', ' ', ';'])
+                .rfind(|word| word.starts_with("ember_") || word.ends_with("_cb"))
+                .or_else(|| rest.strip_suffix(';').and_then(|r| r.rsplit(' ').next()))
+        } else {
+            line.strip_suffix(',')
+                .and_then(|l| l.split_once(" = "))
+                .map(|(name, _)| name)
+        };
+        if let Some(name) = name {
+            if !name.starts_with("ember_") && !name.starts_with("EMBER") {
+                unprefixed.push(name.to_owned());
+            }
+        }
+    }
+    assert!(
+        unprefixed.is_empty(),
+        "names in embertls.h without the ember_/EMBER_ prefix: {unprefixed:?}"
+    );
+}
