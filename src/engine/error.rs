@@ -12,6 +12,7 @@ use rustls::{AlertDescription, CertificateError, PeerIncompatible};
 use super::hello::Offer;
 use super::notes::Notes;
 use super::verify::Rejected;
+use super::x509::algorithm_name;
 
 /// The kinds of outcome, grouped as the C result codes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,9 +333,32 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertRevocationUnknown,
             "the revocation status is unknown: a CRL has expired",
         ),
-        C::UnsupportedSignatureAlgorithmContext { .. }
-        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. }
-        | C::UnhandledCriticalExtension => (
+        C::UnsupportedSignatureAlgorithmContext {
+            signature_algorithm_id,
+            ..
+        } => (
+            ErrorKind::CertUnsupported,
+            format!(
+                "a certificate in the peer's chain is signed with {}, which embertls does not \
+                 support (it verifies ECDSA P-256/P-384, Ed25519 and RSA signatures)",
+                algorithm_name(signature_algorithm_id)
+            ),
+        ),
+        C::UnsupportedSignatureAlgorithmForPublicKeyContext {
+            signature_algorithm_id,
+            public_key_algorithm_id,
+        } => (
+            ErrorKind::CertUnsupported,
+            format!(
+                "a certificate in the peer's chain is signed with {} by a key of type {}, a \
+                 combination embertls does not support",
+                algorithm_name(signature_algorithm_id),
+                algorithm_name(public_key_algorithm_id)
+            ),
+        ),
+        // rustls still produces the context-free variant from older webpki errors.
+        #[allow(deprecated)]
+        C::UnsupportedSignatureAlgorithm | C::UnhandledCriticalExtension => (
             ErrorKind::CertUnsupported,
             format!("the peer's certificate uses something unsupported: {err}"),
         ),

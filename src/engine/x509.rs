@@ -5,6 +5,8 @@
 //! would. Nothing here takes part in a verification decision.
 
 use ring::digest;
+use x509_parser::der_parser::oid::Oid;
+use x509_parser::oid_registry::OidRegistry;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
@@ -153,4 +155,17 @@ pub fn spki_sha256(der: &[u8]) -> Result<[u8; 32], Error> {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest::digest(&digest::SHA256, cert.public_key().raw).as_ref());
     Ok(out)
+}
+
+/// The name of the algorithm in `id` (an AlgorithmIdentifier's contents, the form webpki
+/// reports unsupported algorithms in), e.g. `ecdsa-with-SHA512`, else its dotted OID.
+pub(crate) fn algorithm_name(id: &[u8]) -> String {
+    let Ok((_, oid)) = Oid::from_der(id) else {
+        return "an unrecognised algorithm".to_owned();
+    };
+    let registry = OidRegistry::default().with_all_crypto().with_x962();
+    match registry.get(&oid) {
+        Some(entry) => format!("{} ({oid})", entry.sn()),
+        None => oid.to_id_string(),
+    }
 }

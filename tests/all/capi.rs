@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::{build_c, include_dir, manifest_dir, Pki, Proc};
 
 /// The program's sources, in tests/c/ (check.h is the header they share).
-const SOURCES: [&str; 7] = [
+const SOURCES: [&str; 8] = [
     "api_test.c",
     "harness.c",
     "t_api.c",
@@ -16,6 +16,7 @@ const SOURCES: [&str; 7] = [
     "t_mtls.c",
     "t_transport.c",
     "t_failures.c",
+    "t_revocation.c",
 ];
 
 fn api_test() -> PathBuf {

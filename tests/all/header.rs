@@ -142,33 +142,37 @@ fn version_macros_match_the_crate_version() {
 }
 
 #[test]
-fn the_readme_c_example_compiles_warning_free() {
+fn the_readme_c_examples_compile_warning_free() {
     let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
-    let code = readme
+    let blocks: Vec<&str> = readme
         .split("```c\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("README.md has a C example");
-    let source = crate::support::c_build_dir().join("readme_example.c");
-    std::fs::write(&source, code).expect("write the example");
-    let out = Command::new("cc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-fsyntax-only",
-            "-I",
-        ])
-        .arg(crate::support::include_dir())
-        .arg(&source)
-        .output()
-        .expect("cc runs");
-    assert!(
-        out.status.success(),
-        "the README's C example does not compile:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 2, "README.md has C examples");
+    for (index, code) in blocks.iter().enumerate() {
+        let source = crate::support::c_build_dir().join(format!("readme_example_{index}.c"));
+        std::fs::write(&source, code).expect("write the example");
+        let out = Command::new("cc")
+            .args([
+                "-std=c11",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(crate::support::include_dir())
+            .arg(&source)
+            .output()
+            .expect("cc runs");
+        assert!(
+            out.status.success(),
+            "the README's C example #{} does not compile:\n{}\n{code}",
+            index + 1,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

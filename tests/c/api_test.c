@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     run_mtls_cases();
     run_transport_cases();
     run_failure_cases();
+    run_revocation_cases();
 
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed > 0 ? 1 : 0;

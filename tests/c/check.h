@@ -91,6 +91,9 @@ const char *cfg_detail(const ember_config *cfg);
 const char *trust_detail(const ember_trust *trust);
 /* Whole file into a malloc'd buffer (NULL and a check failure when unreadable). */
 uint8_t *read_file(const char *path, size_t *len);
+/* The first PEM block (a certificate, a CRL, ...) of the PKI file `file`, decoded to DER into
+ * a malloc'd buffer (NULL and a check failure on failure). */
+uint8_t *pem_file_der(const char *file, size_t *out_len);
 
 /* xorshift32: tests draw their "random" sizes and failures from a fixed seed. */
 uint32_t rng_next(uint32_t *state);
@@ -139,6 +142,25 @@ bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *
  * an error) and nothing moves; returns both answers (WANT_* if it stalled). */
 bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s);
 
+/* Room for a connection's detail text in check_failed_handshake. */
+enum { DETAIL_LEN = 1024 };
+/* A handshake that must fail, seen from both ends. One side (the client when client_detects,
+ * else the server) finds the problem: its handshake answers `detected` and it sends `alert`.
+ * The other is told: it answers `told`, with that alert readable from ember_conn_peer_alert,
+ * while the detecting side received none. Both details are non-empty, printed and returned in
+ * detected_text and told_text (DETAIL_LEN bytes each) for the caller's checks; both
+ * connections keep their code. */
+bool check_failed_handshake(pair *p, bool client_detects, ember_result detected, ember_result told,
+                            uint8_t alert, char *detected_text, char *told_text);
+/* The client of a refused client certificate hears it through the server's alert: with its next
+ * read in TLS 1.3 (its handshake completed when it sent Finished), from the handshake itself in
+ * TLS 1.2 (it waits for the server's Finished). rc_c is its handshake's answer; the alert must
+ * be `want` and the detail contain want_text. */
+bool client_hears_refusal(ember_conn *c, uint16_t version, ember_result rc_c, uint8_t want,
+                          const char *want_text);
+/* Sends a few bytes each way and closes both sides cleanly: the connection really works. */
+bool exchange(pair *p);
+
 /* One endpoint of a data exchange: handshake, send tx, receive rx_len bytes into rx, close,
  * read until the peer's close_notify. Works the same over memory, callbacks and fds. */
 typedef struct side {
@@ -171,5 +193,6 @@ void run_failure_cases(void);   /* t_failures.c */
 void run_api_cases(void);       /* t_api.c */
 void run_trust_cases(void);     /* t_trust.c */
 void run_mtls_cases(void);      /* t_mtls.c */
+void run_revocation_cases(void); /* t_revocation.c */
 
 #endif

@@ -86,6 +86,43 @@ out:
     return NULL;
 }
 
+uint8_t *pem_file_der(const char *file, size_t *out_len)
+{
+    size_t len = 0, n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    uint8_t *der = NULL;
+    uint8_t *pem = read_file(pki(file), &len);
+    CHECK(pem != NULL);
+    const char *begin = strstr((const char *)pem, "-----BEGIN ");
+    CHECK_MSG(begin != NULL, "%s has no PEM block", file);
+    begin = strchr(begin, '\n');
+    const char *end = strstr(begin, "-----END");
+    CHECK(begin != NULL && end != NULL);
+    der = malloc((size_t)(end - begin));
+    CHECK(der != NULL);
+    for (const char *p = begin; p < end; p++) {
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *at = *p ? strchr(alphabet, *p) : NULL;
+        if (!at)
+            continue; /* newlines and '=' padding */
+        acc = (acc << 6) | (uint32_t)(at - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            der[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    free(pem);
+    *out_len = n;
+    return der;
+out:
+    free(pem);
+    free(der);
+    return NULL;
+}
+
 uint32_t rng_next(uint32_t *state)
 {
     uint32_t x = *state;
@@ -279,6 +316,97 @@ bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s)
     *rc_c = c;
     *rc_s = s;
     return true;
+}
+
+/* ---- failed handshakes, refusals and a working connection (see check.h) ---- */
+
+/* After a fatal error every later call answers with the same code. */
+static bool check_dead(ember_conn *conn, ember_result rc)
+{
+    uint8_t buf[8] = {0};
+    size_t n = 0;
+    CHECK_RC(rc, ember_conn_handshake(conn));
+    CHECK_RC(rc, ember_conn_read(conn, buf, sizeof buf, &n));
+    CHECK_RC(rc, ember_conn_write(conn, buf, sizeof buf, &n));
+    return true;
+out:
+    return false;
+}
+
+static bool detail_of(const ember_conn *conn, char *text, size_t len)
+{
+    size_t n = 0;
+    CHECK_RC(EMBER_OK, ember_conn_last_error(conn, text, len, &n));
+    CHECK_EQ(strlen(text), n);
+    CHECK_MSG(n > 0, "empty ember_conn_last_error after a failure");
+    return true;
+out:
+    return false;
+}
+
+bool check_failed_handshake(pair *p, bool client_detects, ember_result detected, ember_result told,
+                            uint8_t alert, char *detected_text, char *told_text)
+{
+    ember_result rc_c, rc_s;
+    uint8_t peer_alert = 0;
+    ember_conn *det = client_detects ? p->c : p->s, *other = client_detects ? p->s : p->c;
+    const char *det_who = client_detects ? "client" : "server";
+    const char *other_who = client_detects ? "server" : "client";
+    CHECK(drive_handshake(p, &rc_c, &rc_s));
+    ember_result rc_det = client_detects ? rc_c : rc_s, rc_other = client_detects ? rc_s : rc_c;
+    CHECK_CONN_RC(det, detected, rc_det);
+    CHECK_CONN_RC(other, told, rc_other);
+    CHECK_RC(EMBER_OK, ember_conn_peer_alert(other, &peer_alert));
+    CHECK_EQ(alert, peer_alert);
+    CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_peer_alert(det, &peer_alert)); /* none came to it */
+    CHECK(detail_of(det, detected_text, DETAIL_LEN));
+    printf("    %s detail: %s\n", det_who, detected_text);
+    CHECK(detail_of(other, told_text, DETAIL_LEN));
+    printf("    %s detail: %s\n", other_who, told_text);
+    CHECK(check_dead(det, detected));
+    CHECK(check_dead(other, told));
+    return true;
+out:
+    return false;
+}
+
+bool client_hears_refusal(ember_conn *c, uint16_t version, ember_result rc_c, uint8_t want,
+                          const char *want_text)
+{
+    uint8_t alert = 0, buf[8];
+    size_t n = 0;
+    if (version == EMBER_TLS1_3) {
+        CHECK_CONN_RC(c, EMBER_OK, rc_c);
+        CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_peer_alert(c, &alert));
+        CHECK_CONN_RC(c, EMBER_ERR_ALERT_RECEIVED, ember_conn_read(c, buf, sizeof buf, &n));
+    } else {
+        CHECK_CONN_RC(c, EMBER_ERR_ALERT_RECEIVED, rc_c);
+    }
+    CHECK_RC(EMBER_OK, ember_conn_peer_alert(c, &alert));
+    CHECK_EQ(want, alert);
+    CHECK_CONTAINS(conn_detail(c), want_text);
+    return true;
+out:
+    return false;
+}
+
+bool exchange(pair *p)
+{
+    uint8_t buf[16];
+    size_t n = 0, moved = 0;
+    CHECK_CONN_RC(p->c, EMBER_OK, ember_conn_write(p->c, (const uint8_t *)"ping", 4, &n));
+    CHECK(shuttle(p->c, &p->c2s, p->s, NULL, &moved));
+    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_read(p->s, buf, sizeof buf, &n));
+    CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
+    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_write(p->s, (const uint8_t *)"pong", 4, &n));
+    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_close(p->s));
+    CHECK(shuttle(p->s, &p->s2c, p->c, NULL, &moved));
+    CHECK_CONN_RC(p->c, EMBER_OK, ember_conn_read(p->c, buf, sizeof buf, &n));
+    CHECK(n == 4 && memcmp(buf, "pong", 4) == 0);
+    CHECK_RC(EMBER_CLOSED, ember_conn_read(p->c, buf, sizeof buf, &n));
+    return true;
+out:
+    return false;
 }
 
 bool memory_between(void *ctx, side *a, side *b, bool *progress)

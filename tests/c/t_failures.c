@@ -40,64 +40,6 @@ static int count_dates(const char *s, int year, bool *has_year)
     return count;
 }
 
-/* After a fatal error every later call answers with the same code. */
-static bool check_dead(ember_conn *conn, ember_result rc)
-{
-    uint8_t buf[8] = {0};
-    size_t n = 0;
-    CHECK_RC(rc, ember_conn_handshake(conn));
-    CHECK_RC(rc, ember_conn_read(conn, buf, sizeof buf, &n));
-    CHECK_RC(rc, ember_conn_write(conn, buf, sizeof buf, &n));
-    return true;
-out:
-    return false;
-}
-
-static bool detail_of(const ember_conn *conn, char *text, size_t len)
-{
-    size_t n = 0;
-    CHECK_RC(EMBER_OK, ember_conn_last_error(conn, text, len, &n));
-    CHECK_EQ(strlen(text), n);
-    CHECK_MSG(n > 0, "empty ember_conn_last_error after a failure");
-    return true;
-out:
-    return false;
-}
-
-enum { DETAIL_LEN = 1024 };
-
-/* A handshake that must fail, seen from both ends. One side (the client when client_detects,
- * else the server) finds the problem: its handshake answers `detected` and it sends `alert`.
- * The other is told: it answers `told`, with that alert readable from ember_conn_peer_alert,
- * while the detecting side received none. Both details are non-empty, printed and returned in
- * detected_text and told_text for the caller's checks; both connections keep their code. */
-static bool check_failed_handshake(pair *p, bool client_detects, ember_result detected,
-                                   ember_result told, uint8_t alert, char *detected_text,
-                                   char *told_text)
-{
-    ember_result rc_c, rc_s;
-    uint8_t peer_alert = 0;
-    ember_conn *det = client_detects ? p->c : p->s, *other = client_detects ? p->s : p->c;
-    const char *det_who = client_detects ? "client" : "server";
-    const char *other_who = client_detects ? "server" : "client";
-    CHECK(drive_handshake(p, &rc_c, &rc_s));
-    ember_result rc_det = client_detects ? rc_c : rc_s, rc_other = client_detects ? rc_s : rc_c;
-    CHECK_CONN_RC(det, detected, rc_det);
-    CHECK_CONN_RC(other, told, rc_other);
-    CHECK_RC(EMBER_OK, ember_conn_peer_alert(other, &peer_alert));
-    CHECK_EQ(alert, peer_alert);
-    CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_peer_alert(det, &peer_alert)); /* none came to it */
-    CHECK(detail_of(det, detected_text, DETAIL_LEN));
-    printf("    %s detail: %s\n", det_who, detected_text);
-    CHECK(detail_of(other, told_text, DETAIL_LEN));
-    printf("    %s detail: %s\n", other_who, told_text);
-    CHECK(check_dead(det, detected));
-    CHECK(check_dead(other, told));
-    return true;
-out:
-    return false;
-}
-
 typedef struct cert_case {
     const char *cert;
     ember_result want;

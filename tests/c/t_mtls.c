@@ -16,44 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first PEM block of a file, decoded to DER into a malloc'd buffer (NULL on failure). */
-static uint8_t *pem_file_der(const char *file, size_t *out_len)
-{
-    size_t len = 0, n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    uint8_t *der = NULL;
-    uint8_t *pem = read_file(pki(file), &len);
-    CHECK(pem != NULL);
-    const char *begin = strstr((const char *)pem, "-----BEGIN CERTIFICATE-----");
-    CHECK_MSG(begin != NULL, "%s has no certificate", file);
-    begin = strchr(begin, '\n');
-    const char *end = strstr(begin, "-----END");
-    CHECK(begin != NULL && end != NULL);
-    der = malloc((size_t)(end - begin));
-    CHECK(der != NULL);
-    for (const char *p = begin; p < end; p++) {
-        static const char alphabet[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const char *at = *p ? strchr(alphabet, *p) : NULL;
-        if (!at)
-            continue; /* newlines and '=' padding */
-        acc = (acc << 6) | (uint32_t)(at - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            der[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    free(pem);
-    *out_len = n;
-    return der;
-out:
-    free(pem);
-    free(der);
-    return NULL;
-}
-
 /* Certificate `index` of conn's peer chain equals the first certificate of the PEM `file`, and
  * the borrowed pointer is the one *seen was (when non-NULL and set): the DER never moves. */
 static bool peer_cert_is(const ember_conn *conn, size_t index, const char *file,
@@ -109,29 +71,6 @@ out:
     return false;
 }
 
-/* The client of a refused client certificate hears it through the server's alert: with its next
- * read in TLS 1.3 (its handshake completed when it sent Finished), from the handshake itself in
- * TLS 1.2 (it waits for the server's Finished). */
-static bool client_hears_refusal(ember_conn *c, uint16_t version, ember_result rc_c, uint8_t want,
-                                 const char *want_text)
-{
-    uint8_t alert = 0, buf[8];
-    size_t n = 0;
-    if (version == EMBER_TLS1_3) {
-        CHECK_CONN_RC(c, EMBER_OK, rc_c);
-        CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_peer_alert(c, &alert));
-        CHECK_CONN_RC(c, EMBER_ERR_ALERT_RECEIVED, ember_conn_read(c, buf, sizeof buf, &n));
-    } else {
-        CHECK_CONN_RC(c, EMBER_ERR_ALERT_RECEIVED, rc_c);
-    }
-    CHECK_RC(EMBER_OK, ember_conn_peer_alert(c, &alert));
-    CHECK_EQ(want, alert);
-    CHECK_CONTAINS(conn_detail(c), want_text);
-    return true;
-out:
-    return false;
-}
-
 typedef struct mtls_opts {
     int mode;               /* an ember_client_auth value, or -1 to leave the default */
     bool server_trust;      /* the server trusts ca.pem */
@@ -175,26 +114,6 @@ out:
 }
 
 static const char *version_name(uint16_t v) { return v == EMBER_TLS1_2 ? "TLS1.2" : "TLS1.3"; }
-
-/* Sends a few bytes each way and closes both sides cleanly: the connection really works. */
-static bool exchange(pair *p)
-{
-    uint8_t buf[16];
-    size_t n = 0, moved = 0;
-    CHECK_CONN_RC(p->c, EMBER_OK, ember_conn_write(p->c, (const uint8_t *)"ping", 4, &n));
-    CHECK(shuttle(p->c, &p->c2s, p->s, NULL, &moved));
-    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_read(p->s, buf, sizeof buf, &n));
-    CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
-    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_write(p->s, (const uint8_t *)"pong", 4, &n));
-    CHECK_CONN_RC(p->s, EMBER_OK, ember_conn_close(p->s));
-    CHECK(shuttle(p->s, &p->s2c, p->c, NULL, &moved));
-    CHECK_CONN_RC(p->c, EMBER_OK, ember_conn_read(p->c, buf, sizeof buf, &n));
-    CHECK(n == 4 && memcmp(buf, "pong", 4) == 0);
-    CHECK_RC(EMBER_CLOSED, ember_conn_read(p->c, buf, sizeof buf, &n));
-    return true;
-out:
-    return false;
-}
 
 /* Required, client presents a chain that leads to ca.pem: both complete, each reads the
  * other's chain exactly, before the handshake neither knows it, and the borrowed DER stays put
