@@ -164,7 +164,8 @@ typedef enum {
    */
   EMBER_ERR_CERT_UNKNOWN_ISSUER = 302,
   /**
-   * A signature in the peer's chain does not verify.
+   * A signature in the peer's chain does not verify, or the peer's handshake signature
+   * (its proof of holding its certificate's key) does not.
    */
   EMBER_ERR_CERT_BAD_SIGNATURE = 303,
   /**
@@ -1530,7 +1531,11 @@ ember_result ember_trust_add_crl_file(ember_trust *trust, const char *path);
  * the chain below the root is checked, a certificate whose issuer has no CRL in the store
  * fails, and so does one whose CRL is past its nextUpdate time (as OpenSSL does with
  * X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL). The policy has no effect while the
- * store holds no CRL. A later call replaces the policy.
+ * store holds no CRL. A later call replaces the policy. The flags are independent:
+ * EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS does not make an expired CRL acceptable (that is
+ * EMBER_REVOCATION_ALLOW_EXPIRED_CRL). A CRL whose signature does not verify against its
+ * issuer in the peer's chain fails the handshake with EMBER_ERR_CERT_REVOCATION_UNKNOWN
+ * whatever the flags (the peer receives the alert handshake_failure).
  *
  * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `flags` has a bit that is not an
  * EMBER_REVOCATION_* flag (the policy is unchanged); EMBER_ERR_CONFIG_FROZEN once a

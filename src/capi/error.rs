@@ -63,7 +63,8 @@ pub enum ember_result {
     EMBER_ERR_CERT_NOT_YET_VALID = 301,
     /// The peer's chain does not lead to a trusted root.
     EMBER_ERR_CERT_UNKNOWN_ISSUER = 302,
-    /// A signature in the peer's chain does not verify.
+    /// A signature in the peer's chain does not verify, or the peer's handshake signature
+    /// (its proof of holding its certificate's key) does not.
     EMBER_ERR_CERT_BAD_SIGNATURE = 303,
     /// The peer's certificate is not valid for the expected host name or IP address.
     EMBER_ERR_CERT_HOSTNAME_MISMATCH = 304,
@@ -152,7 +153,7 @@ const TABLE: &[(ember_result, &CStr, &CStr)] = &[
     (EMBER_ERR_CERT_EXPIRED, c"EMBER_ERR_CERT_EXPIRED", c"the peer's certificate has expired"),
     (EMBER_ERR_CERT_NOT_YET_VALID, c"EMBER_ERR_CERT_NOT_YET_VALID", c"the peer's certificate is not valid yet"),
     (EMBER_ERR_CERT_UNKNOWN_ISSUER, c"EMBER_ERR_CERT_UNKNOWN_ISSUER", c"the peer's certificate chain does not lead to a trusted root"),
-    (EMBER_ERR_CERT_BAD_SIGNATURE, c"EMBER_ERR_CERT_BAD_SIGNATURE", c"a signature in the peer's certificate chain does not verify"),
+    (EMBER_ERR_CERT_BAD_SIGNATURE, c"EMBER_ERR_CERT_BAD_SIGNATURE", c"a signature in the peer's certificate chain, or its handshake signature, does not verify"),
     (EMBER_ERR_CERT_HOSTNAME_MISMATCH, c"EMBER_ERR_CERT_HOSTNAME_MISMATCH", c"the peer's certificate is not valid for the expected name"),
     (EMBER_ERR_CERT_REVOKED, c"EMBER_ERR_CERT_REVOKED", c"the peer's certificate has been revoked"),
     (EMBER_ERR_CERT_REVOCATION_UNKNOWN, c"EMBER_ERR_CERT_REVOCATION_UNKNOWN", c"the revocation status of the peer's certificate is unknown"),

@@ -303,7 +303,11 @@ pub extern "C" fn ember_trust_add_crl_file(
 /// the chain below the root is checked, a certificate whose issuer has no CRL in the store
 /// fails, and so does one whose CRL is past its nextUpdate time (as OpenSSL does with
 /// X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL). The policy has no effect while the
-/// store holds no CRL. A later call replaces the policy.
+/// store holds no CRL. A later call replaces the policy. The flags are independent:
+/// EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS does not make an expired CRL acceptable (that is
+/// EMBER_REVOCATION_ALLOW_EXPIRED_CRL). A CRL whose signature does not verify against its
+/// issuer in the peer's chain fails the handshake with EMBER_ERR_CERT_REVOCATION_UNKNOWN
+/// whatever the flags (the peer receives the alert handshake_failure).
 ///
 /// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `flags` has a bit that is not an
 /// EMBER_REVOCATION_* flag (the policy is unchanged); EMBER_ERR_CONFIG_FROZEN once a

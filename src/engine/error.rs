@@ -198,7 +198,10 @@ impl Error {
             E::InvalidCertificate(cert) => certificate_verdict(cert),
             E::InvalidCertRevocationList(why) => (
                 ErrorKind::CertRevocationUnknown,
-                format!("the revocation status is unknown: a CRL in the trust store cannot be used ({why:?})"),
+                format!(
+                    "the revocation status is unknown: a CRL in the trust store cannot be used: {}",
+                    crl_problem(why)
+                ),
             ),
             E::NoCertificatesPresented => (
                 ErrorKind::CertRequired,
@@ -390,6 +393,29 @@ fn certificate_verdict(err: &CertificateError) -> (ErrorKind, String) {
             ErrorKind::CertInvalid,
             format!("the peer's certificate is invalid: {other}"),
         ),
+    }
+}
+
+/// Why a CRL could not be used during verification.
+fn crl_problem(why: &rustls::CertRevocationListError) -> String {
+    use rustls::CertRevocationListError as L;
+    match why {
+        L::BadSignature => "its signature does not verify with its issuer's key".to_owned(),
+        L::UnsupportedSignatureAlgorithmContext {
+            signature_algorithm_id,
+            ..
+        }
+        | L::UnsupportedSignatureAlgorithmForPublicKeyContext {
+            signature_algorithm_id,
+            ..
+        } => format!(
+            "it is signed with {}, which embertls does not support",
+            algorithm_name(signature_algorithm_id)
+        ),
+        L::IssuerInvalidForCrl => {
+            "its issuer's certificate does not allow signing CRLs (key usage)".to_owned()
+        }
+        other => format!("{other:?}"),
     }
 }
 

@@ -105,9 +105,21 @@ pub(crate) fn parse(input: &[u8], what: &str) -> Result<Vec<Crl>, Error> {
 /// here, when it is added, and not when the first connection is made.
 fn one(der: &[u8], what: &str) -> Result<Crl, Error> {
     webpki::OwnedCertRevocationList::from_der(der).map_err(|e| {
+        let why = match e {
+            webpki::Error::BadDer | webpki::Error::BadDerTime | webpki::Error::TrailingData(_) => {
+                "its DER encoding cannot be parsed".to_owned()
+            }
+            webpki::Error::UnsupportedDeltaCrl => "delta CRLs are not supported".to_owned(),
+            webpki::Error::UnsupportedIndirectCrl => "indirect CRLs are not supported".to_owned(),
+            webpki::Error::UnsupportedCrlVersion => "only version 2 CRLs are supported".to_owned(),
+            webpki::Error::UnsupportedCriticalExtension => {
+                "it has a critical extension embertls does not know".to_owned()
+            }
+            other => format!("{other:?}"),
+        };
         Error::new(
             ErrorKind::BadCrl,
-            format!("{what} is not a CRL embertls can use: {e}"),
+            format!("{what} is not a CRL embertls can use: {why}"),
         )
     })?;
     Ok(Crl {

@@ -21,7 +21,12 @@ pub(crate) fn explain(err: &rustls::Error, chain: &[&[u8]], revocation: &Revocat
     let refined = match verdict {
         C::UnknownIssuer => chain_gap(&facts_of(chain)),
         C::Revoked => revoked(&facts_of(chain), revocation),
-        C::UnknownRevocationStatus => uncovered(&facts_of(chain), revocation),
+        // webpki stops at the first certificate no CRL covers, checking from the root
+        // down; a revoked certificate below it is the better verdict, as OpenSSL gives.
+        C::UnknownRevocationStatus => {
+            let facts = facts_of(chain);
+            revoked(&facts, revocation).or_else(|| uncovered(&facts, revocation))
+        }
         C::ExpiredRevocationListContext { time, next_update } => {
             expired_crl(revocation, next_update.as_secs(), time.as_secs())
         }

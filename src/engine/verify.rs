@@ -170,6 +170,19 @@ impl Tracing {
     }
 }
 
+/// A handshake signature that did not verify, explained: the chain was fine (or accepted),
+/// the peer's proof of holding its key was not.
+fn bad_handshake_signature(err: rustls::Error, what: &str) -> rustls::Error {
+    let explained = Error::new(
+        ErrorKind::CertBadSignature,
+        format!(
+            "the peer's {what} signature does not verify with its certificate's key: the peer \
+             does not hold that key, or the handshake was altered"
+        ),
+    );
+    refuse(err, explained)
+}
+
 /// Leaves `explained` in the connection's notes and hands rustls its own error, whose alert
 /// is the one the peer should see.
 fn refuse(err: rustls::Error, explained: Error) -> rustls::Error {
@@ -282,7 +295,8 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = verify_tls12_signature(message, cert, dss, &self.algorithms)?;
+        let valid = verify_tls12_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| bad_handshake_signature(e, "ServerKeyExchange"))?;
         self.tracing.signature("ServerKeyExchange", dss);
         Ok(valid)
     }
@@ -293,7 +307,8 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = verify_tls13_signature(message, cert, dss, &self.algorithms)?;
+        let valid = verify_tls13_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
         self.tracing.signature("CertificateVerify", dss);
         Ok(valid)
     }
@@ -373,7 +388,10 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = self.webpki.verify_tls12_signature(message, cert, dss)?;
+        let valid = self
+            .webpki
+            .verify_tls12_signature(message, cert, dss)
+            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
         self.tracing.signature("client CertificateVerify", dss);
         Ok(valid)
     }
@@ -384,7 +402,10 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = self.webpki.verify_tls13_signature(message, cert, dss)?;
+        let valid = self
+            .webpki
+            .verify_tls13_signature(message, cert, dss)
+            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
         self.tracing.signature("client CertificateVerify", dss);
         Ok(valid)
     }
