@@ -1,7 +1,13 @@
 /*
  * client: a TLS client that sends stdin to a server and copies the reply to stdout.
  *
- *   client --connect HOST:PORT [--servername NAME] [--ca FILE] [--tls12|--tls13]
+ *   client --connect HOST:PORT [--servername NAME] [--ca FILE [--crl FILE]...]
+ *          [--cert FILE --key FILE] [--pin-sha256 BASE64]... [--tls12|--tls13]
+ *
+ * Trust: the server's chain is verified against the roots in --ca (default: the built-in
+ * Mozilla roots) and, when --crl files are given, their revocation lists. --cert/--key is
+ * the certificate the client presents when the server asks for one (mutual TLS).
+ * --pin-sha256 accepts the server by its key instead of by its CA: see check_pins().
  *
  * On stdin EOF it sends close_notify and keeps reading until the server's close_notify,
  * so everything an echo server returns reaches stdout.
@@ -11,7 +17,10 @@
  * server stops reading once its replies fill our receive buffer, and we would never
  * read them because we are still blocked writing.
  *
- * Exit status: 0 success, 1 handshake failed, 2 usage error, 3 any other error.
+ * Exit status: 0 success, 1 handshake failed, 2 usage error, 3 any other error. In TLS 1.3
+ * a server judges our certificate (or its absence) after our side of the handshake is
+ * complete, so its refusal is a read failure (3, EMBER_ERR_ALERT_RECEIVED, e.g.
+ * certificate_required), where TLS 1.2 gives 1.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -30,10 +39,35 @@
 
 #include "common.h"
 
-static void usage(FILE *to)
+/* The synopsis; with `explain` (--help) what each option does too. */
+static void usage(FILE *to, bool explain)
 {
-    fprintf(to, "usage: client --connect HOST:PORT [--servername NAME] [--ca FILE] "
-                "[--tls12|--tls13]\n");
+    fprintf(to,
+            "usage: client --connect HOST:PORT [--servername NAME] [--ca FILE [--crl FILE]...]\n"
+            "              [--cert FILE --key FILE] [--pin-sha256 BASE64]... [--tls12|--tls13]\n");
+    if (!explain) {
+        fprintf(to, "(client --help explains the options)\n");
+        return;
+    }
+    fprintf(to,
+            "  --connect HOST:PORT\n"
+            "                     the server ([IPv6]:PORT for an IPv6 address)\n"
+            "  --servername NAME  the name sent (SNI) and verified (default: HOST)\n"
+            "  --ca FILE          trust the roots in FILE (PEM) instead of the built-in ones\n"
+            "  --crl FILE         CRLs (PEM or DER) for the --ca roots; may be repeated\n"
+            "  --cert, --key      a client certificate chain (PEM) and key, for servers that\n"
+            "                     ask for one\n"
+            "  --pin-sha256 BASE64\n"
+            "                     accept the server only if the SHA-256 of its public key\n"
+            "                     (SubjectPublicKeyInfo, base64) is one of these pins. A pin\n"
+            "                     stands in for a CA: a pinned server that no trusted CA\n"
+            "                     vouches for (e.g. a self-signed one) is accepted on its key\n"
+            "                     alone. Other refusals (expired, wrong host name, revoked...)\n"
+            "                     stand. May be repeated (e.g. a key and its successor).\n"
+            "                     Make a pin with: openssl x509 -in cert.pem -pubkey -noout |\n"
+            "                     openssl pkey -pubin -outform der | openssl dgst -sha256\n"
+            "                     -binary | base64\n"
+            "  --tls12, --tls13   offer only that protocol version (default: both)\n");
 }
 
 /* Returns a connected TCP socket, or -1 after printing why. */
@@ -66,39 +100,142 @@ static int connect_to(const char *host, const char *port)
     return fd;
 }
 
-/* Builds the client config; NULL after printing why. */
-static ember_config *make_config(const char *ca_file, uint16_t version)
+/* ------------------------------------------------------------------------------------
+ * Key pinning (--pin-sha256)
+ *
+ * A pin is the SHA-256 of a server's SubjectPublicKeyInfo, base64-encoded: the form of
+ * HPKP and of curl's --pinnedpubkey "sha256//...". It names a key, not a certificate, so it
+ * survives the renewal of a certificate for the same key.
+ *
+ * What a pin decides, in check_pins() below:
+ *   - It stands in for a CA. A chain that embertls refused only because no trusted CA
+ *     vouches for it (EMBER_ERR_CERT_UNKNOWN_ISSUER, EMBER_ERR_CERT_SELF_SIGNED,
+ *     EMBER_ERR_CERT_MISSING_INTERMEDIATE) is accepted when its key is pinned: that is how
+ *     a self-signed server is trusted. embertls stopped at that first problem, so the
+ *     certificate's host names were not checked: the pinned key alone identifies the
+ *     server.
+ *   - It adds to a CA's word: a chain that verified is still refused when its key matches
+ *     no pin, so a certificate from the right CA for another key is refused too.
+ *   - It overrides nothing else: an expired certificate, the wrong host name, a revoked
+ *     certificate... stay refused whatever the pin says.
+ *   - It never replaces the handshake signature, which embertls checks whatever the
+ *     callback answers: a server that shows a pinned certificate without holding its
+ *     private key fails.
+ * A refusal by the callback fails the handshake with EMBER_ERR_CERT_REJECTED; its detail
+ * is the reason we give, which names the key's hash, or the verdict a pin cannot
+ * override (e.g. EMBER_ERR_CERT_EXPIRED).
+ * ------------------------------------------------------------------------------------ */
+
+/* A SHA-256 in base64: 32 bytes give 44 characters, the last one '='. */
+#define PIN_LEN 44
+
+/* Standard base64 (RFC 4648, with '=' padding): every 3 bytes in give 4 characters out.
+ * `out` must have room for 4 * ((len + 2) / 3) + 1 bytes; it is NUL-terminated. */
+static void base64_encode(const uint8_t *in, size_t len, char *out)
 {
-    ember_config *cfg = new_config(EMBER_ROLE_CLIENT, version);
-    ember_trust *trust = NULL;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    for (size_t i = 0; i < len; i += 3) {
+        /* Up to three bytes as one 24-bit number, missing bytes as zeros. */
+        uint32_t n = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            n |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            n |= in[i + 2];
+        /* Four 6-bit digits; '=' stands for the digits of missing bytes. */
+        *out++ = alphabet[(n >> 18) & 63];
+        *out++ = alphabet[(n >> 12) & 63];
+        *out++ = i + 1 < len ? alphabet[(n >> 6) & 63] : '=';
+        *out++ = i + 2 < len ? alphabet[n & 63] : '=';
+    }
+    *out = '\0';
+}
+
+/* The verification callback (ember_verify_cb): embertls has verified the chain and passes
+ * its verdict; our answer replaces it. 0 accepts; non-zero rejects, and the handshake then
+ * fails with EMBER_ERR_CERT_REJECTED, the reason we write (at most `reason_len` bytes,
+ * NUL included) in its detail. `chain` is borrowed for the call only. */
+static int check_pins(void *userdata, const char *server_name, const ember_bytes *chain,
+                      size_t chain_len, ember_result builtin_verdict, char *reason,
+                      size_t reason_len)
+{
+    const struct repeated *pins = userdata; /* the --pin-sha256 values */
+    uint8_t spki_sha256[32];
+    char pin[PIN_LEN + 1];
+
+    (void)server_name; /* embertls has checked it (when the chain verified) */
+    switch (builtin_verdict) {
+    case EMBER_OK:                            /* a trusted CA vouches: the pin must agree */
+    case EMBER_ERR_CERT_UNKNOWN_ISSUER:       /* no trusted CA vouches: the pin may */
+    case EMBER_ERR_CERT_SELF_SIGNED:
+    case EMBER_ERR_CERT_MISSING_INTERMEDIATE:
+        break;
+    default:
+        snprintf(reason, reason_len, "%s (%s), which a pin does not override",
+                 ember_result_str(builtin_verdict), ember_result_name(builtin_verdict));
+        return 1;
+    }
+    /* chain[0] is the server's own certificate, the one whose key signs the handshake. */
+    if (chain_len == 0 ||
+        ember_cert_spki_sha256(chain[0].data, chain[0].len, spki_sha256) != EMBER_OK) {
+        snprintf(reason, reason_len, "the server's certificate cannot be read");
+        return 1;
+    }
+    base64_encode(spki_sha256, sizeof spki_sha256, pin);
+    for (size_t i = 0; i < pins->count; i++) {
+        if (strcmp(pin, pins->values[i]) == 0)
+            return 0;
+    }
+    snprintf(reason, reason_len, "the server's key (SPKI SHA-256 %s) matches no --pin-sha256",
+             pin);
+    return 1;
+}
+
+/* What the command line asks of the client's config. */
+struct client_options {
+    const char *ca_file;         /* NULL: the built-in Mozilla roots */
+    struct repeated crls;
+    const char *cert, *key;      /* NULL: no client certificate */
+    struct repeated pins;        /* none: no callback, embertls' verdict stands */
+    uint16_t version;            /* 0: every version the library supports */
+};
+
+/* Builds the client config; NULL after printing why. `o` must outlive the config's
+ * connections: the pin callback reads o->pins during their handshakes. */
+static ember_config *make_config(struct client_options *o)
+{
+    ember_config *cfg = new_config(EMBER_ROLE_CLIENT, o->version);
     ember_result r;
 
-    if (cfg == NULL || ca_file == NULL)
-        return cfg;
-    /* Our own roots replace the built-in Mozilla ones, as for a private PKI. */
-    if ((r = ember_trust_new(&trust)) != EMBER_OK) {
-        report("creating trust store", r, NULL);
+    if (cfg == NULL)
+        return NULL;
+    if (o->ca_file != NULL) {
+        /* Our own roots replace the built-in Mozilla ones, as for a private PKI. */
+        ember_trust *trust = load_trust(o->ca_file, &o->crls);
+        if (trust == NULL)
+            goto fail;
+        r = ember_config_set_trust(cfg, trust);
+        /* The config keeps its own reference to the store. */
+        ember_trust_free(trust);
+        if (r != EMBER_OK) {
+            report_config("setting trust", r, cfg);
+            goto fail;
+        }
+    }
+    if (o->cert != NULL &&
+        (r = ember_config_add_cert_pem_file(cfg, o->cert, o->key)) != EMBER_OK) {
+        report_config("loading client certificate", r, cfg);
         goto fail;
     }
-    if ((r = ember_trust_add_pem_file(trust, ca_file)) != EMBER_OK) {
-        /* The detail is on the store, not on a connection, so report() cannot fetch it. */
-        char detail[512] = "";
-        size_t n;
-        ember_result e = ember_trust_last_error(trust, detail, sizeof detail, &n);
-        fprintf(stderr, "embertls: loading %s: %s: %s\n", ca_file, ember_result_name(r),
-                e == EMBER_OK || e == EMBER_ERR_BUFFER_TOO_SMALL ? detail : "");
+    if (o->pins.count > 0 &&
+        (r = ember_config_set_verify_callback(cfg, check_pins, &o->pins)) != EMBER_OK) {
+        report_config("setting the pin callback", r, cfg);
         goto fail;
     }
-    if ((r = ember_config_set_trust(cfg, trust)) != EMBER_OK) {
-        report("setting trust", r, NULL);
-        goto fail;
-    }
-    /* The config keeps its own reference to the store. */
-    ember_trust_free(trust);
     return cfg;
 
 fail:
-    ember_trust_free(trust);
     ember_config_free(cfg);
     return NULL;
 }
@@ -266,29 +403,52 @@ int main(int argc, char **argv)
         { "connect", required_argument, NULL, 'c' },
         { "servername", required_argument, NULL, 's' },
         { "ca", required_argument, NULL, 'a' },
+        { "crl", required_argument, NULL, 'r' },
+        { "cert", required_argument, NULL, 'C' },
+        { "key", required_argument, NULL, 'k' },
+        { "pin-sha256", required_argument, NULL, 'p' },
         { "tls12", no_argument, NULL, '2' },
         { "tls13", no_argument, NULL, '3' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct client_options o = { 0 };
     char *target = NULL, *host, *port;
-    const char *servername = NULL, *ca_file = NULL;
-    uint16_t version = 0; /* 0: let the library offer every version it supports */
+    const char *servername = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'c': target = optarg; break;
         case 's': servername = optarg; break;
-        case 'a': ca_file = optarg; break;
-        case '2': version = EMBER_TLS1_2; break;
-        case '3': version = EMBER_TLS1_3; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'a': o.ca_file = optarg; break;
+        case 'r':
+            if (!add_repeated(&o.crls, "--crl", optarg))
+                return EXIT_USAGE;
+            break;
+        case 'C': o.cert = optarg; break;
+        case 'k': o.key = optarg; break;
+        case 'p':
+            /* Catch a pin in another form (hex, "sha256//...") here rather than have it
+             * match nothing later. */
+            if (strlen(optarg) != PIN_LEN || optarg[PIN_LEN - 1] != '=') {
+                fprintf(stderr, "embertls: --pin-sha256 %s: not a base64 SHA-256 "
+                                "(%d characters ending in '=')\n", optarg, PIN_LEN);
+                return EXIT_USAGE;
+            }
+            if (!add_repeated(&o.pins, "--pin-sha256", optarg))
+                return EXIT_USAGE;
+            break;
+        case '2': o.version = EMBER_TLS1_2; break;
+        case '3': o.version = EMBER_TLS1_3; break;
+        case 'h': usage(stdout, true); return 0;
+        default: usage(stderr, false); return EXIT_USAGE;
         }
     }
-    if (optind != argc || target == NULL || !split_host_port(target, &host, &port)) {
-        usage(stderr);
+    /* CRLs belong to the --ca roots; a certificate needs its key and the other way round. */
+    if (optind != argc || target == NULL || !split_host_port(target, &host, &port) ||
+        (o.crls.count > 0 && o.ca_file == NULL) || (o.cert == NULL) != (o.key == NULL)) {
+        usage(stderr, false);
         return EXIT_USAGE;
     }
     if (servername == NULL)
@@ -298,7 +458,7 @@ int main(int argc, char **argv)
      * stdout, so a closed pipe there is reported (EPIPE) instead of killing us. */
     signal(SIGPIPE, SIG_IGN);
 
-    ember_config *cfg = make_config(ca_file, version);
+    ember_config *cfg = make_config(&o);
     if (cfg == NULL)
         return EXIT_ERROR;
 

@@ -1,7 +1,7 @@
 /*
  * common: what the three examples share and what has nothing to do with how they move
- * bytes: the error and summary lines the tests read, address parsing, and for the two
- * servers their command line, config and listening socket.
+ * bytes: the error and summary lines the tests read, address parsing, trust stores, and
+ * for the two servers their command line, config and listening socket.
  *
  * It lives apart so that client.c, server.c and poll_server.c each show one way of
  * driving a connection (non-blocking fd, blocking fd, memory mode) and little else.
@@ -10,6 +10,7 @@
 #define EMBERTLS_EXAMPLES_COMMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "embertls.h"
@@ -23,9 +24,31 @@ enum { EXIT_HANDSHAKE = 1, EXIT_USAGE = 2, EXIT_ERROR = 3 };
  * which name...); otherwise it is the generic text of `r`. */
 void report(const char *what, ember_result r, const ember_conn *conn);
 
+/* As report(), for a failure whose detail is on a config (loading a certificate...). */
+void report_config(const char *what, ember_result r, const ember_config *cfg);
+
 /* Prints "embertls: version=... suite=... group=... server_name=..." followed by `extra`
  * (the client adds its handshake time) to stderr, after a completed handshake. */
 void print_summary(const ember_conn *conn, const char *extra);
+
+/* print_summary() for a server: adds " client_certs=N" (the length of the chain the
+ * client presented) when a client certificate was verified. */
+void print_server_summary(const ember_conn *conn);
+
+/* The values of a repeatable option (--crl FILE --crl FILE ...), pointing into argv. */
+#define MAX_REPEATED 16
+struct repeated {
+    const char *values[MAX_REPEATED];
+    size_t count;
+};
+
+/* Appends `value`; false (after printing why) when `option` was given too often. */
+bool add_repeated(struct repeated *list, const char *option, const char *value);
+
+/* A trust store holding the roots in the PEM file `ca_file` and the CRLs in each of the
+ * files `crls` (PEM or DER). NULL after printing why. The caller frees it; a config given
+ * it keeps its own reference. */
+ember_trust *load_trust(const char *ca_file, const struct repeated *crls);
 
 /* A config for `role` limited to `version` (EMBER_TLS1_2 or EMBER_TLS1_3; 0 allows every
  * version the library supports). NULL after printing why. */
@@ -43,9 +66,11 @@ struct server_start {
     unsigned long max_conns; /* exit after this many connections; 0: serve forever */
 };
 
-/* Parses `prog --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]`,
- * loads the certificate into a server config, binds and prints "listening on ADDR:PORT"
- * to stdout. `nonblocking` gives a listener whose accept() never waits.
+/* Parses `prog --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]
+ * [--client-ca FILE [--crl FILE]... [--client-auth optional|required]]`, loads the
+ * certificate (and the trust store for client certificates) into a server config, binds
+ * and prints "listening on ADDR:PORT" to stdout. `nonblocking` gives a listener whose
+ * accept() never waits.
  *
  * Returns true with `*out` filled in; false when main should return `*exit_status` at
  * once (0 after --help, EXIT_USAGE or EXIT_ERROR after printing why). */

@@ -2,6 +2,7 @@
  * poll_server: the echo server of server.c, written for an event loop.
  *
  *   poll_server --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]
+ *               [--client-ca FILE [--crl FILE]... [--client-auth optional|required]]
  *
  * One thread, non-blocking sockets, poll(). The connections are in memory mode: embertls
  * never touches a socket here. We read bytes from the socket and feed them in with
@@ -111,7 +112,7 @@ static void advance(struct client *c, bool *progress)
             c->finishing = true;
             return;
         }
-        print_summary(c->conn, "");
+        print_server_summary(c->conn);
         c->handshaken = true;
         *progress = true;
     }

@@ -2,11 +2,18 @@
  * server: a TLS echo server with one thread per client and blocking sockets.
  *
  *   server --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]
+ *          [--client-ca FILE [--crl FILE]... [--client-auth optional|required]]
  *
  * This is the simplest way to use embertls: hand the connection a blocking socket with
  * ember_conn_set_fd and every call either completes or fails; WANT_READ / WANT_WRITE never
  * appear. One config serves every thread: once a connection has been made from it, a
  * config is immutable and safe to share.
+ *
+ * With --client-ca the server asks every client for a certificate (mutual TLS) and verifies
+ * it against those roots and the --crl lists: a client without one, or with one that does
+ * not verify, fails the handshake (reported here, e.g. EMBER_ERR_CERT_REQUIRED). Each
+ * connection's summary line then ends with client_certs=N, the length of the chain the
+ * client presented. The options and the config are set up in common.c (start_server).
  *
  * Exit status: 0 after --max-conns connections ended, 2 usage error, 3 setup error.
  */
@@ -52,7 +59,7 @@ static void echo(const ember_config *cfg, int fd)
         uint8_t buf[16384];
         size_t n, written;
 
-        print_summary(conn, "");
+        print_server_summary(conn);
         /* Blocking mode: read waits for data, write sends all of it before returning. */
         while ((r = ember_conn_read(conn, buf, sizeof buf, &n)) == EMBER_OK) {
             if ((r = ember_conn_write(conn, buf, n, &written)) != EMBER_OK)

@@ -5,12 +5,12 @@
 //! Every handshake is checked from both ends where the peer can tell: the examples'
 //! summary lines against what `s_client -brief` or the Python peers report.
 
-use std::collections::HashMap;
 use std::process::Command;
 
 use crate::support::{
-    client_command, non_summary_lines, only_summary, peer_script, pseudo_random, run, run_client,
-    sha256_hex, spawn_listening, summaries, EmberServer, Finished, Pki, Proc, ServerKind, Summary,
+    assert_client_ok, assert_server_ok, client_args, client_command, client_to, key_values,
+    only_summary, pseudo_random, python_echo_client, run, run_client, s_client, sha256_hex,
+    summaries, EmberServer, OpensslServer, Pki, Proc, PythonServer, ServerKind, Summary,
 };
 
 /// Enough for several records, small enough to keep the many handshake tests quick.
@@ -145,48 +145,6 @@ fn assert_handshake(summary: &Summary, version: Tls, group: &str, server_name: &
     assert_eq!(summary.get("server_name"), server_name);
 }
 
-/// A clean run of our client: exit 0, one summary, nothing else on stderr.
-fn assert_client_ok(out: &Finished) -> Summary {
-    assert_eq!(out.code(), 0, "client failed; stderr:\n{}", out.stderr);
-    assert!(
-        non_summary_lines(&out.stderr).is_empty(),
-        "client complained:\n{}",
-        out.stderr
-    );
-    only_summary(&out.stderr)
-}
-
-/// A clean run of our server: exit 0 after its connections, `conns` summaries and no
-/// error line (every client ended with close_notify and got ours).
-fn assert_server_ok(out: &Finished, conns: usize) -> Vec<Summary> {
-    assert_eq!(out.code(), 0, "server failed; stderr:\n{}", out.stderr);
-    assert!(
-        non_summary_lines(&out.stderr).is_empty(),
-        "server complained:\n{}",
-        out.stderr
-    );
-    let all = summaries(&out.stderr);
-    assert_eq!(all.len(), conns, "server stderr:\n{}", out.stderr);
-    all
-}
-
-/// Our client's options to reach `addr` and verify it as "localhost" against ca.pem,
-/// then `extra`.
-fn client_args(pki: &Pki, addr: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["--connect", addr, "--servername", "localhost", "--ca"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.push(pki.arg("ca.pem"));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-/// Runs our client as [`client_args`] says, sending `data`.
-fn client_to(pki: &Pki, addr: &str, extra: &[&str], data: &[u8]) -> Finished {
-    run_client(&client_args(pki, addr, extra), data)
-}
-
 fn start_server(
     pki: &Pki,
     kind: ServerKind,
@@ -201,50 +159,6 @@ fn start_server(
 // ---------------------------------------------------------------------------------------
 // Peers
 // ---------------------------------------------------------------------------------------
-
-/// `openssl s_server -quiet` for one connection: what it receives goes to its stdout, what
-/// it reads from its stdin goes to the client.
-struct OpensslServer {
-    proc: Proc,
-    port: u16,
-}
-
-impl OpensslServer {
-    /// Serves the chain `NAME.pem` / `NAME.key` of the PKI. s_server reads only the first
-    /// certificate of `-cert`, so the intermediate comes through `-cert_chain`.
-    fn start(pki: &Pki, name: &str, extra: &[&str]) -> OpensslServer {
-        let rest = if name == "unknown-ca" {
-            "unknown-intermediate.pem"
-        } else {
-            "intermediate.pem"
-        };
-        let (proc, port) = spawn_listening("openssl s_server", |port| {
-            let mut cmd = Command::new("openssl");
-            // stdin stays an open pipe (Proc): s_server ends the connection on stdin EOF.
-            cmd.args([
-                "s_server",
-                "-quiet",
-                "-naccept",
-                "1",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .arg("-cert")
-            .arg(pki.path(&format!("{name}-leaf.pem")))
-            .arg("-cert_chain")
-            .arg(pki.path(rest))
-            .arg("-key")
-            .arg(pki.path(&format!("{name}.key")))
-            .args(extra);
-            cmd
-        });
-        OpensslServer { proc, port }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
 
 /// The handshake as `openssl s_client -brief` saw it.
 struct OpensslView {
@@ -278,33 +192,6 @@ fn parse_brief(stderr: &str) -> OpensslView {
     }
 }
 
-/// s_client verifying the server against ca.pem and "localhost" (SNI too); `-quiet` keeps
-/// stdout for data only, `-brief` reports the handshake on stderr, and `-no_ign_eof
-/// -nocommands` make stdin EOF send close_notify and nothing in the data a command.
-fn s_client(pki: &Pki, addr: &str, extra: &[&str]) -> Proc {
-    let mut cmd = Command::new("openssl");
-    cmd.args([
-        "s_client",
-        "-quiet",
-        "-brief",
-        "-no_ign_eof",
-        "-nocommands",
-        "-connect",
-        addr,
-    ])
-    .args([
-        "-servername",
-        "localhost",
-        "-verify_hostname",
-        "localhost",
-        "-verify_return_error",
-    ])
-    .arg("-CAfile")
-    .arg(pki.path("ca.pem"))
-    .args(extra);
-    Proc::spawn("openssl s_client", cmd)
-}
-
 /// Sends `data` through s_client to one of our echo servers and checks it all comes back.
 /// stdin is closed only after the whole echo arrived: s_client stops reading once it has
 /// sent close_notify.
@@ -322,80 +209,6 @@ fn s_client_echo(pki: &Pki, addr: &str, extra: &[&str], data: &[u8]) -> OpensslV
         "s_client printed more than the echo"
     );
     parse_brief(&out.stderr)
-}
-
-/// tests/peers/echo_server.py serving `conns` connections.
-struct PythonServer {
-    proc: Proc,
-    port: u16,
-}
-
-impl PythonServer {
-    fn start(pki: &Pki, name: &str, extra: &[&str], conns: usize) -> PythonServer {
-        let mut cmd = Command::new("python3");
-        cmd.arg(peer_script("echo_server.py"))
-            .arg("--cert")
-            .arg(pki.path(&format!("{name}.pem")))
-            .arg("--key")
-            .arg(pki.path(&format!("{name}.key")))
-            .args(["--conns", &conns.to_string()])
-            .args(extra);
-        let proc = Proc::spawn("tests/peers/echo_server.py", cmd);
-        let port = proc.stdout_line(|line| line.trim().parse().ok());
-        PythonServer { proc, port }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-/// `key=value` pairs of lines starting with `prefix` (the Python peers' reports).
-fn key_values(text: &str, prefix: &str) -> Vec<HashMap<String, String>> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix(prefix))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect()
-}
-
-/// Runs tests/peers/echo_client.py against `addr`, sending `data`; returns its report
-/// after checking that everything came back.
-fn python_client(pki: &Pki, addr: &str, version: Tls, data: &[u8]) -> HashMap<String, String> {
-    let mut cmd = Command::new("python3");
-    cmd.arg(peer_script("echo_client.py"))
-        .args([
-            "--connect",
-            addr,
-            "--servername",
-            "localhost",
-            "--version",
-            version.python(),
-        ])
-        .arg("--ca")
-        .arg(pki.path("ca.pem"));
-    let mut proc = Proc::spawn("tests/peers/echo_client.py", cmd);
-    proc.send(data);
-    proc.close_stdin();
-    let out = proc.finish();
-    assert_eq!(out.code(), 0, "python client failed:\n{}", out.stderr);
-    let report: HashMap<String, String> = out
-        .stdout_text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    assert_eq!(report["received"], data.len().to_string());
-    assert_eq!(
-        report["sha256"],
-        sha256_hex(data),
-        "what came back to the python client"
-    );
-    report
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,10 +328,10 @@ fn python_client_echo(kind: ServerKind) {
         .iter()
         .enumerate()
         .map(|(i, version)| {
-            python_client(
+            python_echo_client(
                 &pki,
                 &server.addr(),
-                *version,
+                &["--version", version.python()],
                 &pseudo_random(400 + i as u64, 256 * 1024),
             )
         })

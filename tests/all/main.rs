@@ -8,3 +8,4 @@ mod capi;
 mod header;
 mod interop;
 mod support;
+mod trust_interop;

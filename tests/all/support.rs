@@ -1168,3 +1168,208 @@ pub fn non_summary_lines(stderr: &str) -> Vec<&str> {
         .filter(|line| !line.starts_with("embertls: version="))
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------
+// Driving the example client and real peers
+// ---------------------------------------------------------------------------------------
+
+/// Our client's options to reach `addr` and verify it as "localhost" against ca.pem,
+/// then `extra`.
+pub fn client_args(pki: &Pki, addr: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["--connect", addr, "--servername", "localhost", "--ca"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(pki.arg("ca.pem"));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Runs our client as [`client_args`] says, sending `data`.
+pub fn client_to(pki: &Pki, addr: &str, extra: &[&str], data: &[u8]) -> Finished {
+    run_client(&client_args(pki, addr, extra), data)
+}
+
+/// A clean run of our client: exit 0, one summary, nothing else on stderr.
+pub fn assert_client_ok(out: &Finished) -> Summary {
+    assert_eq!(out.code(), 0, "client failed; stderr:\n{}", out.stderr);
+    assert!(
+        non_summary_lines(&out.stderr).is_empty(),
+        "client complained:\n{}",
+        out.stderr
+    );
+    only_summary(&out.stderr)
+}
+
+/// A clean run of our server: exit 0 after its connections, `conns` summaries and no
+/// error line (every client ended with close_notify and got ours).
+pub fn assert_server_ok(out: &Finished, conns: usize) -> Vec<Summary> {
+    assert_eq!(out.code(), 0, "server failed; stderr:\n{}", out.stderr);
+    assert!(
+        non_summary_lines(&out.stderr).is_empty(),
+        "server complained:\n{}",
+        out.stderr
+    );
+    let all = summaries(&out.stderr);
+    assert_eq!(all.len(), conns, "server stderr:\n{}", out.stderr);
+    all
+}
+
+/// `openssl s_server -quiet` for one connection: what it receives goes to its stdout, what
+/// it reads from its stdin goes to the client.
+pub struct OpensslServer {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl OpensslServer {
+    /// Serves the chain `NAME.pem` / `NAME.key` of the PKI. s_server reads only the first
+    /// certificate of `-cert`, so the leaf comes from `NAME-leaf.pem` and its issuing CA
+    /// through `-cert_chain`.
+    pub fn start(pki: &Pki, name: &str, extra: &[&str]) -> OpensslServer {
+        let issuer = match name {
+            "unknown-ca" => "unknown-intermediate.pem",
+            "revoked-ica" => "revoked-intermediate.pem",
+            _ => "intermediate.pem",
+        };
+        OpensslServer::serve(
+            &pki.path(&format!("{name}-leaf.pem")),
+            Some(&pki.path(issuer)),
+            &pki.path(&format!("{name}.key")),
+            extra,
+        )
+    }
+
+    /// Serves the first certificate of `cert`, followed by those of `chain` (none when
+    /// None), with `key`; `extra` are further s_server options.
+    pub fn serve(cert: &Path, chain: Option<&Path>, key: &Path, extra: &[&str]) -> OpensslServer {
+        let (proc, port) = spawn_listening("openssl s_server", |port| {
+            let mut cmd = Command::new("openssl");
+            // stdin stays an open pipe (Proc): s_server ends the connection on stdin EOF.
+            cmd.args([
+                "s_server",
+                "-quiet",
+                "-naccept",
+                "1",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("-cert")
+            .arg(cert);
+            if let Some(chain) = chain {
+                cmd.arg("-cert_chain").arg(chain);
+            }
+            cmd.arg("-key").arg(key).args(extra);
+            cmd
+        });
+        OpensslServer { proc, port }
+    }
+
+    /// "127.0.0.1:PORT".
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// s_client verifying the server against ca.pem and "localhost" (SNI too); `-quiet` keeps
+/// stdout for data only, `-brief` reports the handshake on stderr, and `-no_ign_eof
+/// -nocommands` make stdin EOF send close_notify and nothing in the data a command.
+pub fn s_client(pki: &Pki, addr: &str, extra: &[&str]) -> Proc {
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-quiet",
+        "-brief",
+        "-no_ign_eof",
+        "-nocommands",
+        "-connect",
+        addr,
+    ])
+    .args([
+        "-servername",
+        "localhost",
+        "-verify_hostname",
+        "localhost",
+        "-verify_return_error",
+    ])
+    .arg("-CAfile")
+    .arg(pki.path("ca.pem"))
+    .args(extra);
+    Proc::spawn("openssl s_client", cmd)
+}
+
+/// tests/peers/echo_server.py serving `conns` connections.
+pub struct PythonServer {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl PythonServer {
+    /// Serves the chain `NAME.pem` / `NAME.key`; `extra` are further options of the script.
+    pub fn start(pki: &Pki, name: &str, extra: &[&str], conns: usize) -> PythonServer {
+        let mut cmd = Command::new("python3");
+        cmd.arg(peer_script("echo_server.py"))
+            .arg("--cert")
+            .arg(pki.path(&format!("{name}.pem")))
+            .arg("--key")
+            .arg(pki.path(&format!("{name}.key")))
+            .args(["--conns", &conns.to_string()])
+            .args(extra);
+        let proc = Proc::spawn("tests/peers/echo_server.py", cmd);
+        let port = proc.stdout_line(|line| line.trim().parse().ok());
+        PythonServer { proc, port }
+    }
+
+    /// "127.0.0.1:PORT".
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// `key=value` pairs of lines starting with `prefix` (the Python peers' reports).
+pub fn key_values(text: &str, prefix: &str) -> Vec<HashMap<String, String>> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs tests/peers/echo_client.py against `addr`, verifying it as "localhost" against
+/// ca.pem, with the further options `extra` (`--version tls13`, `--cert`...), sending
+/// `data`; returns its report after checking that everything came back.
+pub fn python_echo_client(
+    pki: &Pki,
+    addr: &str,
+    extra: &[&str],
+    data: &[u8],
+) -> HashMap<String, String> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(peer_script("echo_client.py"))
+        .args(["--connect", addr, "--servername", "localhost"])
+        .arg("--ca")
+        .arg(pki.path("ca.pem"))
+        .args(extra);
+    let mut proc = Proc::spawn("tests/peers/echo_client.py", cmd);
+    proc.send(data);
+    proc.close_stdin();
+    let out = proc.finish();
+    assert_eq!(out.code(), 0, "python client failed:\n{}", out.stderr);
+    let report: HashMap<String, String> = out
+        .stdout_text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert_eq!(report["received"], data.len().to_string());
+    assert_eq!(
+        report["sha256"],
+        sha256_hex(data),
+        "what came back to the python client"
+    );
+    report
+}

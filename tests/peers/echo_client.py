@@ -4,7 +4,8 @@
 Reads all of stdin, sends it in --chunk sized pieces and reads back each piece's echo
 before sending the next (so neither side's buffers can fill up and deadlock), then
 sends close_notify and waits for the server's. Verifies the server against --ca and
---servername. Prints to stdout:
+--servername; with --cert and --key, presents that certificate chain when the server asks
+for one. Prints to stdout:
 
     version=TLSv1.3
     cipher=TLS_AES_256_GCM_SHA384
@@ -27,9 +28,14 @@ def parse_args():
     p.add_argument("--ca", required=True, help="PEM trust roots")
     p.add_argument("--servername", help="SNI and name to verify (default: HOST)")
     p.add_argument("--version", choices=sorted(VERSIONS), help="only this TLS version")
+    p.add_argument("--cert", help="PEM client certificate chain, leaf first (needs --key)")
+    p.add_argument("--key", help="PEM private key of --cert")
     p.add_argument("--chunk", type=int, default=16384)
     p.add_argument("--timeout", type=float, default=60.0, help="socket timeout, seconds")
-    return p.parse_args()
+    args = p.parse_args()
+    if (args.cert is None) != (args.key is None):
+        p.error("--cert and --key go together")
+    return args
 
 
 def recv_exactly(tls, n):
@@ -51,6 +57,8 @@ def main():
     ctx = ssl.create_default_context(cafile=args.ca)
     if args.version:
         ctx.minimum_version = ctx.maximum_version = VERSIONS[args.version]
+    if args.cert:
+        ctx.load_cert_chain(args.cert, args.key)
 
     digest = hashlib.sha256()
     received = 0

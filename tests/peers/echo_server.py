@@ -4,14 +4,19 @@
 Binds 127.0.0.1 on a port chosen by the OS and prints that port on stdout. For each
 connection it prints one line to stderr:
 
-    python: version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 sni=localhost
+    python: version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 sni=localhost client_cert=-
 
-then echoes until the client's close_notify and answers with its own (unwrap). A
+(client_cert: the common name of the client's verified certificate, "-" for none) then
+echoes until the client's close_notify and answers with its own (unwrap). A
 transport EOF without close_notify is an error here (exit 1): the tests rely on this
 to prove that the client ended the connection properly.
 
 --truncate: echo the first chunk, then shut the TCP connection down without
 close_notify, so the client sees a truncated stream.
+
+--client-ca FILE: require a client certificate that chains to the roots in FILE
+(CERT_REQUIRED); a client without one, or with one that does not verify, fails the
+handshake (exit 1).
 """
 
 import argparse
@@ -29,6 +34,7 @@ def parse_args():
     p.add_argument("--version", choices=sorted(VERSIONS), help="only this TLS version")
     p.add_argument("--conns", type=int, default=1, help="connections to serve, then exit")
     p.add_argument("--truncate", action="store_true")
+    p.add_argument("--client-ca", help="PEM roots; require client certificates from them")
     p.add_argument("--timeout", type=float, default=60.0, help="per-socket timeout, seconds")
     return p.parse_args()
 
@@ -38,7 +44,19 @@ def make_context(args):
     ctx.load_cert_chain(args.cert, args.key)
     if args.version:
         ctx.minimum_version = ctx.maximum_version = VERSIONS[args.version]
+    if args.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cafile=args.client_ca)
     return ctx
+
+
+def common_name(cert):
+    """The commonName of a certificate as getpeercert() gives it; "-" for none."""
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return "-"
 
 
 def serve(ctx, raw, truncate, seen_sni):
@@ -46,7 +64,9 @@ def serve(ctx, raw, truncate, seen_sni):
     tls = ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
     name, _, _ = tls.cipher()
     sni = seen_sni[0] if seen_sni else "-"
-    print(f"python: version={tls.version()} cipher={name} sni={sni}", file=sys.stderr, flush=True)
+    client = common_name(tls.getpeercert())
+    print(f"python: version={tls.version()} cipher={name} sni={sni} client_cert={client}",
+          file=sys.stderr, flush=True)
     if truncate:
         data = tls.recv(65536)
         tls.sendall(data)
