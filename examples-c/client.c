@@ -111,19 +111,20 @@ static int connect_to(const char *host, const char *port)
  *   - It stands in for a CA. A chain that embertls refused only because no trusted CA
  *     vouches for it (EMBER_ERR_CERT_UNKNOWN_ISSUER, EMBER_ERR_CERT_SELF_SIGNED,
  *     EMBER_ERR_CERT_MISSING_INTERMEDIATE) is accepted when its key is pinned: that is how
- *     a self-signed server is trusted. embertls stopped at that first problem, so the
- *     certificate's host names were not checked: the pinned key alone identifies the
- *     server.
+ *     a self-signed server is trusted. embertls stopped at that first problem and never
+ *     checked the certificate's names, so the callback checks the server name itself with
+ *     ember_cert_check_name().
  *   - It adds to a CA's word: a chain that verified is still refused when its key matches
  *     no pin, so a certificate from the right CA for another key is refused too.
  *   - It overrides nothing else: an expired certificate, the wrong host name, a revoked
- *     certificate... stay refused whatever the pin says.
+ *     certificate... stay refused whatever the pin says. The callback upholds those
+ *     verdicts by returning them, so the handshake fails exactly as without a pin
+ *     (EMBER_ERR_CERT_EXPIRED, its detail, its alert).
  *   - It never replaces the handshake signature, which embertls checks whatever the
  *     callback answers: a server that shows a pinned certificate without holding its
  *     private key fails.
- * A refusal by the callback fails the handshake with EMBER_ERR_CERT_REJECTED; its detail
- * is the reason we give, which names the key's hash, or the verdict a pin cannot
- * override (e.g. EMBER_ERR_CERT_EXPIRED).
+ * A refusal for a reason of the callback's own (no pin matches, the name does not) fails
+ * the handshake with EMBER_ERR_CERT_REJECTED, whose detail is the reason we give.
  * ------------------------------------------------------------------------------------ */
 
 /* A SHA-256 in base64: 32 bytes give 44 characters, the last one '='. */
@@ -153,9 +154,9 @@ static void base64_encode(const uint8_t *in, size_t len, char *out)
 }
 
 /* The verification callback (ember_verify_cb): embertls has verified the chain and passes
- * its verdict; our answer replaces it. 0 accepts; non-zero rejects, and the handshake then
- * fails with EMBER_ERR_CERT_REJECTED, the reason we write (at most `reason_len` bytes,
- * NUL included) in its detail. `chain` is borrowed for the call only. */
+ * its verdict; our answer replaces it. 0 accepts; returning builtin_verdict upholds it;
+ * another non-zero value rejects with EMBER_ERR_CERT_REJECTED and the reason we write (at
+ * most `reason_len` bytes, NUL included). `chain` is borrowed for the call only. */
 static int check_pins(void *userdata, const char *server_name, const ember_bytes *chain,
                       size_t chain_len, ember_result builtin_verdict, char *reason,
                       size_t reason_len)
@@ -164,7 +165,6 @@ static int check_pins(void *userdata, const char *server_name, const ember_bytes
     uint8_t spki_sha256[32];
     char pin[PIN_LEN + 1];
 
-    (void)server_name; /* embertls has checked it (when the chain verified) */
     switch (builtin_verdict) {
     case EMBER_OK:                            /* a trusted CA vouches: the pin must agree */
     case EMBER_ERR_CERT_UNKNOWN_ISSUER:       /* no trusted CA vouches: the pin may */
@@ -172,9 +172,7 @@ static int check_pins(void *userdata, const char *server_name, const ember_bytes
     case EMBER_ERR_CERT_MISSING_INTERMEDIATE:
         break;
     default:
-        snprintf(reason, reason_len, "%s (%s), which a pin does not override",
-                 ember_result_str(builtin_verdict), ember_result_name(builtin_verdict));
-        return 1;
+        return (int)builtin_verdict; /* expired, revoked...: a pin does not override it */
     }
     /* chain[0] is the server's own certificate, the one whose key signs the handshake. */
     if (chain_len == 0 ||
@@ -183,13 +181,22 @@ static int check_pins(void *userdata, const char *server_name, const ember_bytes
         return 1;
     }
     base64_encode(spki_sha256, sizeof spki_sha256, pin);
-    for (size_t i = 0; i < pins->count; i++) {
-        if (strcmp(pin, pins->values[i]) == 0)
-            return 0;
+    bool pinned = false;
+    for (size_t i = 0; i < pins->count && !pinned; i++)
+        pinned = strcmp(pin, pins->values[i]) == 0;
+    if (!pinned) {
+        snprintf(reason, reason_len,
+                 "the server's key (SPKI SHA-256 %s) matches no --pin-sha256", pin);
+        return 1;
     }
-    snprintf(reason, reason_len, "the server's key (SPKI SHA-256 %s) matches no --pin-sha256",
-             pin);
-    return 1;
+    /* A verified chain had its name checked; one the pin vouches for did not. */
+    if (builtin_verdict != EMBER_OK &&
+        ember_cert_check_name(chain[0].data, chain[0].len, server_name) != EMBER_OK) {
+        snprintf(reason, reason_len, "the pinned certificate is not valid for \"%s\"",
+                 server_name);
+        return 1;
+    }
+    return 0;
 }
 
 /* What the command line asks of the client's config. */

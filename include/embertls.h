@@ -432,8 +432,11 @@ typedef struct {
  * `chain` holds `chain_len` DER certificates as the server sent them, its own first;
  * `builtin_verdict` is what embertls' own verification (webpki, against the config's trust
  * store) concluded: EMBER_OK, or the 300s code it would have failed with. Return 0 to accept
- * the chain, non-zero to reject it; a rejection may explain itself by writing a NUL-terminated
- * reason of at most `reason_len` bytes (NUL included) to `reason`, which starts out "".
+ * the chain. Return `builtin_verdict` itself (when it is not EMBER_OK) to uphold it: the
+ * handshake then fails exactly as it would without a callback (that code, its detail, its
+ * alert). Return any other non-zero value to reject the chain for a reason of the
+ * callback's: EMBER_ERR_CERT_REJECTED, explained by the NUL-terminated reason of at most
+ * `reason_len` bytes (NUL included) it may write to `reason`, which starts out "".
  * Every pointer is valid only during the call.
  */
 typedef int (*ember_verify_cb)(void *userdata,
@@ -540,6 +543,23 @@ extern "C" {
 ember_result ember_cert_spki_sha256(const uint8_t *der, size_t len, uint8_t *out);
 
 /**
+ * ember_cert_check_name checks that the certificate in the `len` bytes at `der` is valid
+ * for `server_name` (a NUL-terminated DNS name, matched against the certificate's DNS
+ * names, wildcards included, or an IP address, matched against its IP addresses), as the
+ * built-in verification does. A verification callback that accepts a chain the built-in
+ * verification refused (a pinned self-signed certificate) never had the name checked,
+ * because verification stops at the chain: this lets it check the name itself.
+ *
+ * Returns EMBER_OK when the name matches; EMBER_ERR_CERT_HOSTNAME_MISMATCH when it does
+ * not; EMBER_ERR_BAD_CERTIFICATE when the bytes are not a certificate;
+ * EMBER_ERR_INVALID_ARG when `server_name` is neither a DNS name nor an IP address;
+ * EMBER_ERR_NULL_ARG when `server_name` is NULL, or `der` is NULL with `len` > 0.
+ *
+ * Ownership: the caller keeps `der` and `server_name`. Threads: any thread, any time.
+ */
+ember_result ember_cert_check_name(const uint8_t *der, size_t len, const char *server_name);
+
+/**
  * ember_config_new makes a config for `role` and writes it to `*out`. Defaults: TLS 1.2
  * and 1.3; a client trusts the built-in Mozilla roots; a server needs a certificate
  * (ember_config_add_cert_pem_file()) before connections can be made.
@@ -628,9 +648,13 @@ ember_result ember_config_set_client_auth(ember_config *cfg, ember_client_auth m
  * store, or the built-in Mozilla roots) and passes its verdict to `cb` with the chain and
  * the server name; `cb`'s answer replaces that verdict: 0 accepts the chain, even one
  * embertls rejected (e.g. a pinned self-signed certificate, which also works with an empty
- * trust store), and non-zero rejects it, even one embertls accepted. A rejected chain fails
- * the handshake with EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's
- * reason, and the server receives the alert certificate_unknown (46). The callback never
+ * trust store), and non-zero rejects it, even one embertls accepted. Returning the verdict
+ * it was given upholds it: the handshake fails as it would without the callback (that
+ * code, detail and alert). Any other rejection fails the handshake with
+ * EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's reason, and the
+ * server receives the alert certificate_unknown (46). A callback that accepts a chain
+ * embertls refused should check the name itself (ember_cert_check_name()): verification
+ * stops at the first problem, so a refused chain's names were not checked. The callback never
  * replaces the check that the server holds the certificate's private key (the handshake
  * signature), which embertls always makes. It is called once per full handshake, during
  * ember_conn_handshake() (or the ember_conn_read()/ember_conn_write() that completes it).

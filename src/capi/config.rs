@@ -191,9 +191,13 @@ pub extern "C" fn ember_config_set_client_auth(
 /// store, or the built-in Mozilla roots) and passes its verdict to `cb` with the chain and
 /// the server name; `cb`'s answer replaces that verdict: 0 accepts the chain, even one
 /// embertls rejected (e.g. a pinned self-signed certificate, which also works with an empty
-/// trust store), and non-zero rejects it, even one embertls accepted. A rejected chain fails
-/// the handshake with EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's
-/// reason, and the server receives the alert certificate_unknown (46). The callback never
+/// trust store), and non-zero rejects it, even one embertls accepted. Returning the verdict
+/// it was given upholds it: the handshake fails as it would without the callback (that
+/// code, detail and alert). Any other rejection fails the handshake with
+/// EMBER_ERR_CERT_REJECTED, ember_conn_last_error() gives the callback's reason, and the
+/// server receives the alert certificate_unknown (46). A callback that accepts a chain
+/// embertls refused should check the name itself (ember_cert_check_name()): verification
+/// stops at the first problem, so a refused chain's names were not checked. The callback never
 /// replaces the check that the server holds the certificate's private key (the handshake
 /// signature), which embertls always makes. It is called once per full handshake, during
 /// ember_conn_handshake() (or the ember_conn_read()/ember_conn_write() that completes it).

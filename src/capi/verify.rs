@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::Arc;
 
 use super::error::{code_of, ember_result};
-use crate::engine::verify::{Check, Presented};
+use crate::engine::verify::{Check, Presented, Refusal};
 
 /// A borrowed run of bytes: `len` bytes at `data`. The layout is frozen: these two members,
 /// in this order, for every future version.
@@ -23,8 +23,11 @@ pub struct ember_bytes {
 /// `chain` holds `chain_len` DER certificates as the server sent them, its own first;
 /// `builtin_verdict` is what embertls' own verification (webpki, against the config's trust
 /// store) concluded: EMBER_OK, or the 300s code it would have failed with. Return 0 to accept
-/// the chain, non-zero to reject it; a rejection may explain itself by writing a NUL-terminated
-/// reason of at most `reason_len` bytes (NUL included) to `reason`, which starts out "".
+/// the chain. Return `builtin_verdict` itself (when it is not EMBER_OK) to uphold it: the
+/// handshake then fails exactly as it would without a callback (that code, its detail, its
+/// alert). Return any other non-zero value to reject the chain for a reason of the
+/// callback's: EMBER_ERR_CERT_REJECTED, explained by the NUL-terminated reason of at most
+/// `reason_len` bytes (NUL included) it may write to `reason`, which starts out "".
 /// Every pointer is valid only during the call.
 pub type ember_verify_cb = Option<
     unsafe extern "C" fn(
@@ -64,7 +67,7 @@ unsafe impl Send for Callback {}
 unsafe impl Sync for Callback {}
 
 impl Callback {
-    fn decide(&self, presented: &Presented<'_>) -> Result<(), String> {
+    fn decide(&self, presented: &Presented<'_>) -> Result<(), Refusal> {
         // A server name is a DNS name or an IP literal: it never holds a NUL.
         let name = CString::new(presented.server_name).unwrap_or_default();
         let chain: Vec<ember_bytes> = presented
@@ -95,11 +98,14 @@ impl Callback {
         if rc == 0 {
             return Ok(());
         }
+        if verdict != ember_result::EMBER_OK && rc == verdict as c_int {
+            return Err(Refusal::Builtin);
+        }
         // A callback that filled the buffer without a NUL is cut at its last byte.
         reason[REASON_LEN - 1] = 0;
         // SAFETY: the buffer is NUL-terminated (its last byte at the latest).
         let text = unsafe { CStr::from_ptr(reason.as_ptr()) };
-        Err(text.to_string_lossy().into_owned())
+        Err(Refusal::Reason(text.to_string_lossy().into_owned()))
     }
 }
 

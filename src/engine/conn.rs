@@ -896,7 +896,9 @@ mod tests {
                     assert_eq!(presented.server_name, "localhost");
                     assert_eq!(presented.chain.len(), 1);
                     assert!(presented.builtin.is_none());
-                    Err("not this one".to_owned())
+                    Err(crate::engine::verify::Refusal::Reason(
+                        "not this one".to_owned(),
+                    ))
                 },
             )))
             .unwrap();

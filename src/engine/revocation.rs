@@ -42,8 +42,10 @@ impl Policy {
             return Err(Error::new(
                 ErrorKind::InvalidArg,
                 format!(
-                    "unknown revocation flags 0x{:x}: the flags are END_ENTITY_ONLY (1), \
-                     ALLOW_UNKNOWN_STATUS (2) and ALLOW_EXPIRED_CRL (4)",
+                    "unknown revocation flags 0x{:x}: the flags are \
+                     EMBER_REVOCATION_END_ENTITY_ONLY (1), \
+                     EMBER_REVOCATION_ALLOW_UNKNOWN_STATUS (2) and \
+                     EMBER_REVOCATION_ALLOW_EXPIRED_CRL (4)",
                     flags & !ALL_FLAGS
                 ),
             ));

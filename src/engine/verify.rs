@@ -46,9 +46,19 @@ pub struct Presented<'a> {
     pub builtin: Option<&'a Error>,
 }
 
-/// The application's decision on a presented chain: Ok to accept, Err with a reason
-/// (possibly empty) to reject. Called from whichever thread drives the handshake.
-pub type Check = dyn Fn(&Presented<'_>) -> Result<(), String> + Send + Sync;
+/// The application's decision on a presented chain: Ok to accept, Err to reject. Called
+/// from whichever thread drives the handshake.
+pub type Check = dyn Fn(&Presented<'_>) -> Result<(), Refusal> + Send + Sync;
+
+/// How the application's check rejects a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// For its own reason (possibly empty): the handshake fails with `CertRejected`.
+    Reason(String),
+    /// Upholding the built-in verdict: the handshake fails as it would without a check,
+    /// with that verdict's kind, detail and alert (`CertRejected` if the chain verified).
+    Builtin,
+}
 
 /// A rejection by the application's check, carried through rustls to [`Error::from_tls`].
 #[derive(Debug)]
@@ -170,6 +180,42 @@ impl Tracing {
     }
 }
 
+/// Whether the certificate `der` is valid for `server_name` (a DNS name, wildcards
+/// included, or an IP address): what webpki checks during verification, for an application
+/// that accepts a chain itself (pinning) and still wants the name checked. `BadCertificate`
+/// when `der` is not a certificate, `InvalidArg` for a name that is neither a DNS name nor
+/// an IP address, `CertHostnameMismatch` naming the certificate's names otherwise.
+pub fn check_name(der: &[u8], server_name: &str) -> Result<(), Error> {
+    let cert = CertificateDer::from(der);
+    let end_entity = webpki::EndEntityCert::try_from(&cert).map_err(|_| {
+        Error::new(
+            ErrorKind::BadCertificate,
+            "the DER input is not a certificate embertls can read",
+        )
+    })?;
+    let name = ServerName::try_from(server_name).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidArg,
+            format!("\"{server_name}\" is neither a valid DNS name nor an IP address"),
+        )
+    })?;
+    end_entity
+        .verify_is_valid_for_subject_name(&name)
+        .map_err(|e| match e {
+            webpki::Error::CertNotValidForName(context) => Error::from_tls(
+                &rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                    expected: name.to_owned(),
+                    presented: context.presented,
+                }),
+                &notes::Notes::default(),
+            ),
+            _ => Error::new(
+                ErrorKind::CertHostnameMismatch,
+                format!("the certificate is not valid for \"{server_name}\""),
+            ),
+        })
+}
+
 /// A handshake signature that did not verify, explained: the chain was fine (or accepted),
 /// the peer's proof of holding its key was not.
 fn bad_handshake_signature(err: rustls::Error, what: &str) -> rustls::Error {
@@ -277,16 +323,24 @@ impl ServerCertVerifier for ServerVerifier {
                 Step::CertificateCheck,
                 match &decision {
                     Ok(()) => "verification callback: accepted".to_owned(),
-                    Err(reason) => format!("verification callback: {}", Rejected(reason.clone())),
+                    Err(Refusal::Builtin) => {
+                        "verification callback: upheld the built-in verdict".to_owned()
+                    }
+                    Err(Refusal::Reason(reason)) => {
+                        format!("verification callback: {}", Rejected(reason.clone()))
+                    }
                 },
             );
         }
-        match decision {
-            Ok(()) => Ok(ServerCertVerified::assertion()),
-            Err(reason) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                OtherError(Arc::new(Rejected(reason))),
-            ))),
-        }
+        let reason = match (decision, verdict, explained) {
+            (Ok(()), _, _) => return Ok(ServerCertVerified::assertion()),
+            (Err(Refusal::Builtin), Err(e), Some(explained)) => return Err(refuse(e, explained)),
+            (Err(Refusal::Builtin), _, _) => String::new(),
+            (Err(Refusal::Reason(reason)), _, _) => reason,
+        };
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+            OtherError(Arc::new(Rejected(reason))),
+        )))
     }
 
     fn verify_tls12_signature(

@@ -683,23 +683,66 @@ fn pin_stands_in_for_a_ca() {
 fn pin_does_not_override_other_verdicts() {
     let pki = Pki::shared();
     let crls = pki.arg("crls.pem");
-    for (name, mut extra, verdict) in [
-        ("expired", vec![], "EMBER_ERR_CERT_EXPIRED"),
-        ("wronghost", vec![], "EMBER_ERR_CERT_HOSTNAME_MISMATCH"),
+    // The callback upholds these verdicts: the handshake fails exactly as without a pin,
+    // with the verdict's own code, detail and alert.
+    for (name, mut extra, verdict, alert, detail_has) in [
+        (
+            "expired",
+            vec![],
+            "EMBER_ERR_CERT_EXPIRED",
+            45,
+            "expired at",
+        ),
+        (
+            "wronghost",
+            vec![],
+            "EMBER_ERR_CERT_HOSTNAME_MISMATCH",
+            42,
+            "valid for other.example",
+        ),
         (
             "revoked",
             vec!["--crl", crls.as_str()],
             "EMBER_ERR_CERT_REVOKED",
+            44,
+            "(serial 0e:b0:01)",
         ),
     ] {
         let pin = openssl_pin(&pki.path(&format!("{name}-leaf.pem")));
         let server = OpensslServer::start(&pki, name, &[]);
         extra.extend(["--pin-sha256", pin.as_str()]);
         let args = client_args(&pki, &server.addr(), &extra);
-        let detail = client_refuses(server, &args, "EMBER_ERR_CERT_REJECTED", 46);
-        assert_names(
-            &detail,
-            &format!("({verdict}), which a pin does not override"),
-        );
+        let detail = client_refuses(server, &args, verdict, alert);
+        assert_names(&detail, detail_has);
     }
+}
+
+/// A pinned self-signed certificate is accepted only for a name it is valid for: the
+/// example checks the name itself (ember_cert_check_name), since verification stopped at
+/// the untrusted chain before the names.
+#[test]
+fn a_pinned_certificate_must_still_match_the_name() {
+    let pki = Pki::shared();
+    let pin = openssl_pin(&pki.path("selfsigned.pem"));
+    let server = OpensslServer::serve(
+        &pki.path("selfsigned.pem"),
+        None,
+        &pki.path("selfsigned.key"),
+        &[],
+    );
+    let args: Vec<String> = [
+        "--connect",
+        &server.addr(),
+        "--servername",
+        "other.example",
+        "--ca",
+        &pki.arg("ca.pem"),
+        "--pin-sha256",
+        &pin,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let detail = client_refuses(server, &args, "EMBER_ERR_CERT_REJECTED", 46);
+    assert_names(&detail, "not valid for \"other.example\"");
 }
