@@ -21,7 +21,9 @@ pub struct ember_session_cache {
 /// ember_session_cache_new makes a client session cache for up to `capacity` servers (the
 /// least recently used are dropped first) and writes it to `*out`. Give it to client configs
 /// with ember_config_set_session_cache(): connections made from any of them resume sessions
-/// that any of them obtained.
+/// that any of them obtained, provided they verify servers alike: the same ember_trust
+/// object (or both the built-in roots), the same verification callback, and the same client
+/// certificates, if any. rustls never resumes a session under a different trust policy.
 ///
 /// Sessions live in memory only and never outlive the process: rustls, the engine, cannot
 /// turn a client session into bytes, so there is no way to save one to disk.
@@ -142,7 +144,8 @@ pub extern "C" fn ember_config_set_tickets(cfg: *mut ember_config, enable: c_int
 ///
 /// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `len` is 0 or not a multiple of 80 (nothing
 /// changes then); EMBER_ERR_WRONG_ROLE on a client config; EMBER_ERR_CONFIG_FROZEN once
-/// connections were made; EMBER_ERR_NULL_ARG when `cfg` or `keys` is NULL.
+/// connections were made; EMBER_ERR_NULL_ARG when `cfg` is NULL, or `keys` is NULL with
+/// `len` > 0.
 ///
 /// Ownership: the bytes are copied. Threads: one thread at a time until the config is frozen.
 #[no_mangle]

@@ -428,7 +428,6 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 Ok(Arc::new(ServerVerifier::new(
                     anchors,
                     state.verify.clone(),
-                    trace,
                 )?))
             };
             let make_resolver = || -> Arc<dyn ResolvesClientCert> {
@@ -444,7 +443,6 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                     let key = VerifierKey {
                         trust: state.trust.clone(),
                         check: state.verify.clone(),
-                        trace,
                     };
                     (
                         cache.verifier(key, make_verifier)?,
@@ -504,7 +502,7 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 (_, Some(anchors)) => {
                     let optional = mode == ClientAuth::Optional;
                     builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(
-                        anchors, optional, trace,
+                        anchors, optional,
                     )?))
                 }
             };
@@ -533,6 +531,5 @@ fn key_log(state: &State, trace: bool) -> Arc<dyn KeyLog> {
     Arc::new(Secrets {
         sink: state.keylog.clone(),
         file: state.sslkeylogfile.then(KeyLogFile::new),
-        trace,
     })
 }

@@ -68,6 +68,15 @@ enum Op {
     KeyUpdate,
 }
 
+impl Op {
+    /// Whether the operation may move bytes, which fixes the I/O mode and starts the
+    /// handshake clock. Choosing the I/O and asking for a key update (refused before the
+    /// handshake) do not.
+    fn moves_bytes(self) -> bool {
+        !matches!(self, Op::SetIo | Op::KeyUpdate)
+    }
+}
+
 enum Io {
     Memory { eof_fed: bool },
     Stream(Box<dyn Transport>),
@@ -456,7 +465,7 @@ impl Conn {
         body: impl FnOnce(&mut Self) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let result = self.allow(op).and_then(|()| {
-            if matches!(self.phase, Phase::New) && !matches!(op, Op::SetIo) {
+            if matches!(self.phase, Phase::New) && op.moves_bytes() {
                 self.phase = Phase::Active;
                 self.started_ns = Some(trace::now_ns());
             }
@@ -621,9 +630,7 @@ impl Conn {
         // after it pays for neither.
         let handshaking = self.tls.is_handshaking();
         if handshaking {
-            // Drop notes another connection on this thread left behind, so that what is
-            // taken below is this connection's.
-            let _stale = notes::take();
+            notes::begin(self.trace.is_some());
         }
         let result = self.tls.process_new_packets();
         let mut notes = if handshaking {

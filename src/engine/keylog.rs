@@ -20,8 +20,6 @@ pub type KeyLogSink = dyn Fn(&str) + Send + Sync;
 pub(crate) struct Secrets {
     pub(crate) sink: Option<Arc<KeyLogSink>>,
     pub(crate) file: Option<rustls::KeyLogFile>,
-    /// Report each derivation (its label, never the secret) as a trace event.
-    pub(crate) trace: bool,
 }
 
 impl fmt::Debug for Secrets {
@@ -29,7 +27,6 @@ impl fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("sink", &self.sink.is_some())
             .field("file", &self.file)
-            .field("trace", &self.trace)
             .finish()
     }
 }
@@ -42,9 +39,8 @@ impl KeyLog for Secrets {
         if let Some(file) = &self.file {
             file.log(label, client_random, secret);
         }
-        if self.trace {
-            notes::trace(Step::KeysDerived, describe(label));
-        }
+        // Each derivation (its label, never the secret), when the connection is traced.
+        notes::trace(Step::KeysDerived, describe(label));
     }
 }
 

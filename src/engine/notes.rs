@@ -21,6 +21,8 @@ pub(crate) struct Notes {
     pub(crate) offer: Option<Offer>,
     /// Why the peer's chain was refused, naming the certificate at fault.
     pub(crate) verdict: Option<Error>,
+    /// Whether the connection being processed is traced: the hooks make events only then.
+    pub(crate) tracing: bool,
     /// Trace events, in the order they happened.
     pub(crate) events: Vec<Event>,
 }
@@ -34,13 +36,32 @@ pub(crate) fn write(note: impl FnOnce(&mut Notes)) {
     NOTES.with(|slot| note(&mut slot.borrow_mut()));
 }
 
+/// Starts the notes of a connection about to be processed: drops what another connection
+/// on this thread left behind, and says whether this one is traced.
+pub(crate) fn begin(tracing: bool) {
+    NOTES.with(|slot| {
+        *slot.borrow_mut() = Notes {
+            tracing,
+            ..Notes::default()
+        }
+    });
+}
+
+/// Whether the connection being processed on this thread is traced.
+pub(crate) fn tracing() -> bool {
+    NOTES.with(|slot| slot.borrow().tracing)
+}
+
 /// Takes the notes written on this thread since the last call.
 pub(crate) fn take() -> Notes {
     NOTES.with(|slot| std::mem::take(&mut *slot.borrow_mut()))
 }
 
-/// Records a trace event for `step` that happens now.
+/// Records a trace event for `step` that happens now, if the connection is traced.
 pub(crate) fn trace(step: Step, text: impl Into<String>) {
-    let event = Event::now(step, text);
-    write(|notes| notes.events.push(event));
+    write(|notes| {
+        if notes.tracing {
+            notes.events.push(Event::now(step, text));
+        }
+    });
 }

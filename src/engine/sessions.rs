@@ -31,7 +31,7 @@ pub(crate) const DEFAULT_CAPACITY: usize = 256;
 /// is never resumed under another. Configs sharing a cache that verify alike (the same
 /// trust store, the same verification callback) and present the same certificates get
 /// those objects from the cache, made once; configs that differ get their own and do not
-/// resume each other's sessions.
+/// resume each other's sessions. Tracing makes no difference.
 pub struct SessionCache {
     pub(crate) inner: Arc<ClientSessionMemoryCache>,
     verifiers: Mutex<Vec<(VerifierKey, Arc<dyn ServerCertVerifier>)>>,
@@ -53,7 +53,6 @@ impl fmt::Debug for SessionCache {
 pub(crate) struct VerifierKey {
     pub(crate) trust: Option<Arc<Trust>>,
     pub(crate) check: Option<Arc<Check>>,
-    pub(crate) trace: bool,
 }
 
 impl PartialEq for VerifierKey {
@@ -65,9 +64,7 @@ impl PartialEq for VerifierKey {
                 _ => false,
             }
         }
-        same(&self.trust, &other.trust)
-            && same(&self.check, &other.check)
-            && self.trace == other.trace
+        same(&self.trust, &other.trust) && same(&self.check, &other.check)
     }
 }
 
@@ -112,8 +109,10 @@ impl SessionCache {
         make: impl FnOnce() -> Arc<dyn ResolvesClientCert>,
     ) -> Arc<dyn ResolvesClientCert> {
         let mut resolvers = self.resolvers.lock().unwrap_or_else(|p| p.into_inner());
+        // The same chains (each key was checked against its chain when loaded), even if
+        // each config loaded them from the file itself.
         let same = |held: &[Arc<CertifiedKey>]| {
-            held.len() == certs.len() && held.iter().zip(certs).all(|(a, b)| Arc::ptr_eq(a, b))
+            held.len() == certs.len() && held.iter().zip(certs).all(|(a, b)| a.cert == b.cert)
         };
         if let Some((_, resolver)) = resolvers.iter().find(|(held, _)| same(held)) {
             return resolver.clone();

@@ -119,13 +119,14 @@ fn chain_of<'a>(
         .collect()
 }
 
-/// Trace events of a verification, when the config traces.
-#[derive(Clone, Copy, Debug)]
-struct Tracing(bool);
+/// Trace events of a verification, when the connection being verified is traced (its
+/// notes say so): the verifiers are shared by traced and untraced connections alike, so
+/// that configs differing only in tracing still resume each other's sessions.
+mod tracing {
+    use super::*;
 
-impl Tracing {
-    fn chain(self, chain: &[&[u8]]) {
-        if !self.0 {
+    pub(super) fn chain(chain: &[&[u8]]) {
+        if !notes::tracing() {
             return;
         }
         let labels: Vec<String> = chain
@@ -141,8 +142,12 @@ impl Tracing {
     }
 
     /// The built-in checks' outcome: each check passed, or the one that failed.
-    fn verdict(self, failure: Option<&Error>, server_name: Option<&str>, revocation: &Revocation) {
-        if !self.0 {
+    pub(super) fn verdict(
+        failure: Option<&Error>,
+        server_name: Option<&str>,
+        revocation: &Revocation,
+    ) {
+        if !notes::tracing() {
             return;
         }
         let Some(failure) = failure else {
@@ -170,8 +175,8 @@ impl Tracing {
         );
     }
 
-    fn signature(self, what: &str, dss: &DigitallySignedStruct) {
-        if self.0 {
+    pub(super) fn signature(what: &str, dss: &DigitallySignedStruct) {
+        if notes::tracing() {
             notes::trace(
                 Step::SignatureVerified,
                 format!("{what} signature ({:?}) verified", dss.scheme),
@@ -243,15 +248,10 @@ pub(crate) struct ServerVerifier {
     revocation: Revocation,
     algorithms: WebPkiSupportedAlgorithms,
     check: Option<Arc<Check>>,
-    tracing: Tracing,
 }
 
 impl ServerVerifier {
-    pub(crate) fn new(
-        anchors: Anchors,
-        check: Option<Arc<Check>>,
-        trace: bool,
-    ) -> Result<Self, Error> {
+    pub(crate) fn new(anchors: Anchors, check: Option<Arc<Check>>) -> Result<Self, Error> {
         let Anchors { roots, revocation } = anchors;
         let webpki = if roots.is_empty() {
             None
@@ -267,7 +267,6 @@ impl ServerVerifier {
             revocation,
             algorithms: provider().signature_verification_algorithms,
             check,
-            tracing: Tracing(trace),
         })
     }
 }
@@ -298,14 +297,13 @@ impl ServerCertVerifier for ServerVerifier {
             )),
         };
         let chain = chain_of(end_entity, intermediates);
-        self.tracing.chain(&chain);
+        tracing::chain(&chain);
         let explained = verdict
             .as_ref()
             .err()
             .map(|e| verdict::explain(e, &chain, &self.revocation));
         let name = server_name.to_str();
-        self.tracing
-            .verdict(explained.as_ref(), Some(&name), &self.revocation);
+        tracing::verdict(explained.as_ref(), Some(&name), &self.revocation);
         let Some(check) = &self.check else {
             return match (verdict, explained) {
                 (Err(e), Some(explained)) => Err(refuse(e, explained)),
@@ -318,7 +316,7 @@ impl ServerCertVerifier for ServerVerifier {
             builtin: explained.as_ref(),
         };
         let decision = check(&presented);
-        if self.tracing.0 {
+        if notes::tracing() {
             notes::trace(
                 Step::CertificateCheck,
                 match &decision {
@@ -351,7 +349,7 @@ impl ServerCertVerifier for ServerVerifier {
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         let valid = verify_tls12_signature(message, cert, dss, &self.algorithms)
             .map_err(|e| bad_handshake_signature(e, "ServerKeyExchange"))?;
-        self.tracing.signature("ServerKeyExchange", dss);
+        tracing::signature("ServerKeyExchange", dss);
         Ok(valid)
     }
 
@@ -363,7 +361,7 @@ impl ServerCertVerifier for ServerVerifier {
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         let valid = verify_tls13_signature(message, cert, dss, &self.algorithms)
             .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        self.tracing.signature("CertificateVerify", dss);
+        tracing::signature("CertificateVerify", dss);
         Ok(valid)
     }
 
@@ -377,12 +375,11 @@ impl ServerCertVerifier for ServerVerifier {
 pub(crate) struct ClientVerifier {
     webpki: Arc<dyn ClientCertVerifier>,
     revocation: Revocation,
-    tracing: Tracing,
 }
 
 impl ClientVerifier {
     /// A verifier against `anchors`; `optional` lets clients without a certificate in.
-    pub(crate) fn new(anchors: Anchors, optional: bool, trace: bool) -> Result<Self, Error> {
+    pub(crate) fn new(anchors: Anchors, optional: bool) -> Result<Self, Error> {
         let Anchors { roots, revocation } = anchors;
         let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
         let builder = with_revocation!(builder, &revocation);
@@ -392,11 +389,7 @@ impl ClientVerifier {
             builder
         };
         let webpki = builder.build().map_err(|e| unusable("client", e))?;
-        Ok(Self {
-            webpki,
-            revocation,
-            tracing: Tracing(trace),
-        })
+        Ok(Self { webpki, revocation })
     }
 }
 
@@ -420,7 +413,7 @@ impl ClientCertVerifier for ClientVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let chain = chain_of(end_entity, intermediates);
-        self.tracing.chain(&chain);
+        tracing::chain(&chain);
         let verdict = self
             .webpki
             .verify_client_cert(end_entity, intermediates, now);
@@ -428,8 +421,7 @@ impl ClientCertVerifier for ClientVerifier {
             .as_ref()
             .err()
             .map(|e| verdict::explain(e, &chain, &self.revocation));
-        self.tracing
-            .verdict(explained.as_ref(), None, &self.revocation);
+        tracing::verdict(explained.as_ref(), None, &self.revocation);
         match (verdict, explained) {
             (Err(e), Some(explained)) => Err(refuse(e, explained)),
             (verdict, _) => verdict,
@@ -446,7 +438,7 @@ impl ClientCertVerifier for ClientVerifier {
             .webpki
             .verify_tls12_signature(message, cert, dss)
             .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        self.tracing.signature("client CertificateVerify", dss);
+        tracing::signature("client CertificateVerify", dss);
         Ok(valid)
     }
 
@@ -460,7 +452,7 @@ impl ClientCertVerifier for ClientVerifier {
             .webpki
             .verify_tls13_signature(message, cert, dss)
             .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        self.tracing.signature("client CertificateVerify", dss);
+        tracing::signature("client CertificateVerify", dss);
         Ok(valid)
     }
 

@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::{build_c, include_dir, manifest_dir, Pki, Proc};
 
 /// The program's sources, in tests/c/ (check.h is the header they share).
-const SOURCES: [&str; 8] = [
+const SOURCES: [&str; 10] = [
     "api_test.c",
     "harness.c",
     "t_api.c",
@@ -17,6 +17,8 @@ const SOURCES: [&str; 8] = [
     "t_transport.c",
     "t_failures.c",
     "t_revocation.c",
+    "t_sessions.c",
+    "t_trace.c",
 ];
 
 fn api_test() -> PathBuf {

@@ -120,6 +120,8 @@ int main(int argc, char **argv)
     run_transport_cases();
     run_failure_cases();
     run_revocation_cases();
+    run_session_cases();
+    run_trace_cases();
 
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed > 0 ? 1 : 0;

@@ -95,6 +95,10 @@ uint8_t *read_file(const char *path, size_t *len);
  * a malloc'd buffer (NULL and a check failure on failure). */
 uint8_t *pem_file_der(const char *file, size_t *out_len);
 
+/* Writes len bytes to a new file under /tmp (mkstemp) and its path to path (64 bytes); the
+ * caller unlinks it. */
+bool temp_file(char *path, const uint8_t *data, size_t len);
+
 /* xorshift32: tests draw their "random" sizes and failures from a fixed seed. */
 uint32_t rng_next(uint32_t *state);
 void fill_pattern(uint8_t *buf, size_t len, uint32_t seed);
@@ -131,6 +135,9 @@ typedef struct pair {
     bytes c2s, s2c;
 } pair;
 bool make_pair(pair *p, const pair_opts *o);
+/* A memory-mode pair from configs the caller made (and keeps): for cases that make several
+ * connections from one config, as resumption needs. */
+bool pair_from(pair *p, const ember_config *cc, const ember_config *sc, const char *server_name);
 void pair_free(pair *p);
 
 /* Memory mode: drains everything `from` has pending into q and feeds q to `to` as far as `to`
@@ -160,6 +167,13 @@ bool client_hears_refusal(ember_conn *c, uint16_t version, ember_result rc_c, ui
                           const char *want_text);
 /* Sends a few bytes each way and closes both sides cleanly: the connection really works. */
 bool exchange(pair *p);
+/* One connection from cc to sc (memory mode, client for server_name): ember_conn_is_resumed
+ * answers EMBER_ERR_WRONG_STATE on both sides before the handshake, the handshake completes on
+ * both, then data goes both ways, which makes the client process what came after its handshake
+ * (TLS 1.3 session tickets, which only then reach its cache). Reports whether each side resumed
+ * and, when ids is non-NULL, the connections' ids (client, server). */
+bool connect_once(const ember_config *cc, const ember_config *sc, const char *server_name,
+                  int *resumed_c, int *resumed_s, uint64_t ids[2]);
 
 /* One endpoint of a data exchange: handshake, send tx, receive rx_len bytes into rx, close,
  * read until the peer's close_notify. Works the same over memory, callbacks and fds. */
@@ -194,5 +208,7 @@ void run_api_cases(void);       /* t_api.c */
 void run_trust_cases(void);     /* t_trust.c */
 void run_mtls_cases(void);      /* t_mtls.c */
 void run_revocation_cases(void); /* t_revocation.c */
+void run_session_cases(void);   /* t_sessions.c */
+void run_trace_cases(void);     /* t_trace.c */
 
 #endif

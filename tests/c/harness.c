@@ -3,9 +3,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *g_pki_dir;
 
@@ -121,6 +123,23 @@ out:
     free(pem);
     free(der);
     return NULL;
+}
+
+bool temp_file(char *path, const uint8_t *data, size_t len)
+{
+    snprintf(path, 64, "/tmp/embertls-test-XXXXXX");
+    int fd = mkstemp(path);
+    CHECK_MSG(fd >= 0, "mkstemp: %s", strerror(errno));
+    CHECK_MSG(len == 0 || write(fd, data, len) == (ssize_t)len, "writing %s: %s", path, strerror(errno));
+    close(fd);
+    return true;
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    path[0] = '\0';
+    return false;
 }
 
 uint32_t rng_next(uint32_t *state)
@@ -243,6 +262,19 @@ out:
     if (!ok)
         pair_free(p);
     return ok;
+}
+
+bool pair_from(pair *p, const ember_config *cc, const ember_config *sc, const char *server_name)
+{
+    memset(p, 0, sizeof *p);
+    CHECK_MSG(ember_conn_new(cc, server_name, &p->c) == EMBER_OK, "client ember_conn_new: %s",
+              cfg_detail(cc));
+    CHECK_MSG(ember_conn_new(sc, NULL, &p->s) == EMBER_OK, "server ember_conn_new: %s",
+              cfg_detail(sc));
+    return true;
+out:
+    pair_free(p);
+    return false;
 }
 
 void pair_free(pair *p)
@@ -407,6 +439,32 @@ bool exchange(pair *p)
     return true;
 out:
     return false;
+}
+
+bool connect_once(const ember_config *cc, const ember_config *sc, const char *server_name,
+                  int *resumed_c, int *resumed_s, uint64_t ids[2])
+{
+    pair p;
+    ember_result rc_c, rc_s;
+    int r = 0;
+    bool ok = false;
+    CHECK(pair_from(&p, cc, sc, server_name));
+    if (ids) {
+        CHECK_RC(EMBER_OK, ember_conn_id(p.c, &ids[0]));
+        CHECK_RC(EMBER_OK, ember_conn_id(p.s, &ids[1]));
+    }
+    CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_is_resumed(p.c, &r));
+    CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_is_resumed(p.s, &r));
+    CHECK(drive_handshake(&p, &rc_c, &rc_s));
+    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
+    CHECK_CONN_RC(p.s, EMBER_OK, rc_s);
+    CHECK(exchange(&p));
+    CHECK_RC(EMBER_OK, ember_conn_is_resumed(p.c, resumed_c));
+    CHECK_RC(EMBER_OK, ember_conn_is_resumed(p.s, resumed_s));
+    ok = true;
+out:
+    pair_free(&p);
+    return ok;
 }
 
 bool memory_between(void *ctx, side *a, side *b, bool *progress)
