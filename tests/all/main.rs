@@ -7,5 +7,6 @@
 mod capi;
 mod header;
 mod interop;
+mod session_interop;
 mod support;
 mod trust_interop;
