@@ -1,16 +1,43 @@
 /*
  * client: a TLS client that sends stdin to a server and copies the reply to stdout.
  *
- *   client --connect HOST:PORT [--servername NAME] [--ca FILE [--crl FILE]...]
- *          [--cert FILE --key FILE] [--pin-sha256 BASE64]... [--tls12|--tls13]
+ *   client --connect HOST:PORT [--connect HOST:PORT]... [--servername NAME]
+ *          [--ca FILE [--crl FILE]...] [--cert FILE --key FILE] [--pin-sha256 BASE64]...
+ *          [--tls12|--tls13] [--alpn LIST] [--trace] [--keylog FILE] [--export LABEL:LEN]
+ *          [--key-update]
  *
  * Trust: the server's chain is verified against the roots in --ca (default: the built-in
  * Mozilla roots) and, when --crl files are given, their revocation lists. --cert/--key is
  * the certificate the client presents when the server asks for one (mutual TLS).
  * --pin-sha256 accepts the server by its key instead of by its CA: see check_pins().
  *
+ * After each handshake it prints a summary line to stderr:
+ *   embertls: version=TLSv1.3 suite=... group=... server_name=... handshake_ms=...
+ *             alpn=h2|- resumed=yes|no [exporter=HEX]
+ *
  * On stdin EOF it sends close_notify and keeps reading until the server's close_notify,
  * so everything an echo server returns reaches stdout.
+ *
+ * Several --connect: the client connects to each address in turn, one connection after
+ * the other, all made from ONE config. The config keeps the sessions its connections
+ * obtained, so a later connection to a server (by --servername, default HOST) resumes the
+ * session of an earlier one: resumed=yes in its summary, if the server agrees. stdin is
+ * then read to its end first, and the same bytes are sent on every connection; each
+ * connection's reply goes to stdout in turn. With one --connect, stdin is streamed as it
+ * arrives. The client stops at the first connection that fails.
+ *
+ * --key-update: once the handshake is done, before sending anything, the client moves both
+ * directions to fresh keys (ember_conn_key_update: a KeyUpdate that asks the server to
+ * update too). TLS 1.2 has no key update: the client then reports
+ * "embertls: key update: EMBER_ERR_WRONG_STATE: ..." and carries on with the keys it has,
+ * as the library leaves the connection usable; the exit status does not change.
+ *
+ * --trace prints each step of the handshake to stderr as it happens, with the time since
+ * the connection's first step, e.g.
+ *   embertls: trace +0.412 ms SERVER_HELLO_RECEIVED TLSv1.3 TLS_AES_256_GCM_SHA384
+ * --keylog FILE appends the connection's secrets to FILE for Wireshark (NSS key log).
+ * --export LABEL:LEN adds exporter=HEX to the summary: LEN bytes of keying material that
+ * the server derives too (RFC 5705 / RFC 8446 7.5).
  *
  * The socket is non-blocking and one poll() loop serves both directions. A blocking
  * client that wrote all of stdin before reading would deadlock on a large input: the
@@ -43,15 +70,20 @@
 static void usage(FILE *to, bool explain)
 {
     fprintf(to,
-            "usage: client --connect HOST:PORT [--servername NAME] [--ca FILE [--crl FILE]...]\n"
-            "              [--cert FILE --key FILE] [--pin-sha256 BASE64]... [--tls12|--tls13]\n");
+            "usage: client --connect HOST:PORT [--connect HOST:PORT]... [--servername NAME]\n"
+            "              [--ca FILE [--crl FILE]...] [--cert FILE --key FILE]\n"
+            "              [--pin-sha256 BASE64]... [--tls12|--tls13] [--alpn LIST] [--trace]\n"
+            "              [--keylog FILE] [--export LABEL:LEN] [--key-update]\n");
     if (!explain) {
         fprintf(to, "(client --help explains the options)\n");
         return;
     }
     fprintf(to,
             "  --connect HOST:PORT\n"
-            "                     the server ([IPv6]:PORT for an IPv6 address)\n"
+            "                     the server ([IPv6]:PORT for an IPv6 address). Repeat it to\n"
+            "                     connect to each in turn with one config, so that later\n"
+            "                     connections resume earlier sessions; stdin is then read to\n"
+            "                     its end first and sent on every connection\n"
             "  --servername NAME  the name sent (SNI) and verified (default: HOST)\n"
             "  --ca FILE          trust the roots in FILE (PEM) instead of the built-in ones\n"
             "  --crl FILE         CRLs (PEM or DER) for the --ca roots; may be repeated\n"
@@ -67,7 +99,20 @@ static void usage(FILE *to, bool explain)
             "                     Make a pin with: openssl x509 -in cert.pem -pubkey -noout |\n"
             "                     openssl pkey -pubin -outform der | openssl dgst -sha256\n"
             "                     -binary | base64\n"
-            "  --tls12, --tls13   offer only that protocol version (default: both)\n");
+            "  --tls12, --tls13   offer only that protocol version (default: both)\n"
+            "  --alpn LIST        offer these application protocols (ALPN), comma-separated,\n"
+            "                     in order of preference, e.g. h2,http/1.1\n"
+            "  --trace            print each step of the handshake to stderr as it happens\n"
+            "  --keylog FILE      append the connection secrets to FILE (NSS key log format,\n"
+            "                     for Wireshark); anyone who can read FILE can read the traffic\n"
+            "  --export LABEL:LEN after the handshake, export LEN bytes (at most %d) of keying\n"
+            "                     material for LABEL and show them as exporter=HEX\n"
+            "  --key-update       after the handshake, update the keys of both directions\n"
+            "                     before sending (TLS 1.3; on TLS 1.2 the refusal is reported\n"
+            "                     and the connection goes on with its keys)\n"
+            "Each handshake prints a summary line to stderr: embertls: version=... suite=...\n"
+            "group=... server_name=... handshake_ms=... alpn=... resumed=yes|no [exporter=...]\n",
+            MAX_EXPORT);
 }
 
 /* Returns a connected TCP socket, or -1 after printing why. */
@@ -206,10 +251,14 @@ struct client_options {
     const char *cert, *key;      /* NULL: no client certificate */
     struct repeated pins;        /* none: no callback, embertls' verdict stands */
     uint16_t version;            /* 0: every version the library supports */
+    struct observe observe;      /* --alpn, --trace, --keylog, --export */
+    bool key_update;             /* --key-update */
 };
 
 /* Builds the client config; NULL after printing why. `o` must outlive the config's
- * connections: the pin callback reads o->pins during their handshakes. */
+ * connections: the pin callback reads o->pins during their handshakes, the key-log
+ * callback o->observe.keylog_fd. The config keeps the sessions of its connections (256 by
+ * default), which is what lets a second --connect resume. */
 static ember_config *make_config(struct client_options *o)
 {
     ember_config *cfg = new_config(EMBER_ROLE_CLIENT, o->version);
@@ -240,6 +289,8 @@ static ember_config *make_config(struct client_options *o)
         report_config("setting the pin callback", r, cfg);
         goto fail;
     }
+    if (!observe_config(cfg, &o->observe))
+        goto fail;
     return cfg;
 
 fail:
@@ -274,7 +325,7 @@ static bool write_all(int fd, const uint8_t *buf, size_t len)
     return true;
 }
 
-static int handshake(ember_conn *conn, int sock)
+static int handshake(ember_conn *conn, int sock, const struct client_options *o)
 {
     struct timespec start, end;
     ember_result r;
@@ -297,7 +348,20 @@ static int handshake(ember_conn *conn, int sock)
 
     char extra[64];
     snprintf(extra, sizeof extra, " handshake_ms=%.3f", ms);
-    print_summary(conn, extra);
+    print_summary(conn, extra, &o->observe);
+
+    if (o->key_update) {
+        /* Non-blocking: the KeyUpdate may only be queued; transfer() flushes it ahead of
+         * our data. TLS 1.2 refuses (EMBER_ERR_WRONG_STATE) and the connection stays as it
+         * was, so we say so and go on. */
+        r = ember_conn_key_update(conn);
+        if (r == EMBER_ERR_WRONG_STATE) {
+            report("key update", r, conn);
+        } else if (r != EMBER_OK && r != EMBER_WANT_WRITE) {
+            report("key update failed", r, conn);
+            return EXIT_ERROR;
+        }
+    }
     return 0;
 }
 
@@ -319,12 +383,21 @@ static int finish(ember_conn *conn, int sock, bool close_sent)
     return 0;
 }
 
-/* Streams stdin to the server and the server's data to stdout until its close_notify. */
-static int transfer(ember_conn *conn, int sock)
+/* What a connection sends: stdin as it arrives (`replay` NULL), or the `replay_len` bytes
+ * at `replay`, all of stdin read beforehand so that every --connect can send them. */
+struct input {
+    const uint8_t *replay;
+    size_t replay_len;
+};
+
+/* Sends the input to the server and the server's data to stdout until its close_notify. */
+static int transfer(ember_conn *conn, int sock, const struct input *input)
 {
-    uint8_t in[16384], buf[16384];
-    size_t in_off = 0, in_len = 0;
-    bool stdin_open = true, close_sent = false;
+    uint8_t chunk[16384], buf[16384];
+    bool stdin_open = input->replay == NULL, close_sent = false;
+    /* What remains to be given to the engine: in[in_off..in_len). */
+    const uint8_t *in = stdin_open ? chunk : input->replay;
+    size_t in_off = 0, in_len = stdin_open ? 0 : input->replay_len;
 
     for (;;) {
         ember_result r;
@@ -390,7 +463,7 @@ static int transfer(ember_conn *conn, int sock)
         }
 
         if (fds[1].revents != 0) {
-            ssize_t got = read(STDIN_FILENO, in, sizeof in);
+            ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
             if (got > 0) {
                 in_off = 0;
                 in_len = (size_t)got;
@@ -402,6 +475,79 @@ static int transfer(ember_conn *conn, int sock)
             }
         }
     }
+}
+
+/* Reads all of stdin into `*input` (malloc'd; the caller frees input->replay). False
+ * after printing why. */
+static bool read_stdin(struct input *input)
+{
+    uint8_t *data = NULL;
+    size_t len = 0, cap = 0;
+
+    for (;;) {
+        if (len == cap) {
+            size_t grown = cap == 0 ? 16384 : cap * 2;
+            uint8_t *bigger = realloc(data, grown);
+            if (bigger == NULL) {
+                fprintf(stderr, "embertls: stdin does not fit in memory\n");
+                free(data);
+                return false;
+            }
+            data = bigger;
+            cap = grown;
+        }
+        ssize_t got = read(STDIN_FILENO, data + len, cap - len);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "embertls: read stdin: %s\n", strerror(errno));
+            free(data);
+            return false;
+        }
+        len += (size_t)got;
+    }
+    input->replay = data;
+    input->replay_len = len;
+    return true;
+}
+
+/* A --connect address. */
+struct target {
+    char *host, *port;
+};
+
+/* One connection from `cfg` to `t` as `servername` (NULL: its host): handshake, summary,
+ * transfer. Returns the exit status it deserves. */
+static int run_connection(const ember_config *cfg, const struct target *t,
+                          const char *servername, const struct client_options *o,
+                          const struct input *input)
+{
+    const char *host = t->host, *port = t->port;
+    ember_conn *conn = NULL;
+    ember_result r = ember_conn_new(cfg, servername != NULL ? servername : host, &conn);
+    if (r != EMBER_OK) {
+        report("creating connection", r, NULL);
+        return EXIT_ERROR;
+    }
+
+    int status = EXIT_ERROR;
+    int sock = connect_to(host, port);
+    if (sock >= 0) {
+        /* Non-blocking only after connect(), which keeps connecting simple. */
+        if (!set_nonblocking(sock))
+            fprintf(stderr, "embertls: fcntl: %s\n", strerror(errno));
+        else if ((r = ember_conn_set_fd(conn, sock)) != EMBER_OK)
+            report("attaching socket", r, conn);
+        else if ((status = handshake(conn, sock, o)) == 0)
+            status = transfer(conn, sock, input);
+        close(sock);
+    }
+    /* A TLS 1.3 session ticket arrives after the handshake; the config kept it as it came,
+     * so the next connection can use it after this one is gone. */
+    ember_conn_free(conn);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -416,17 +562,33 @@ int main(int argc, char **argv)
         { "pin-sha256", required_argument, NULL, 'p' },
         { "tls12", no_argument, NULL, '2' },
         { "tls13", no_argument, NULL, '3' },
+        { "alpn", required_argument, NULL, 'A' },
+        { "trace", no_argument, NULL, 't' },
+        { "keylog", required_argument, NULL, 'K' },
+        { "export", required_argument, NULL, 'e' },
+        { "key-update", no_argument, NULL, 'u' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct client_options o = { 0 };
-    char *target = NULL, *host, *port;
+    struct client_options o = { .observe = { .keylog_fd = -1 } };
+    struct target targets[MAX_REPEATED];
+    size_t ntargets = 0;
     const char *servername = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'c': target = optarg; break;
+        case 'c':
+            if (ntargets == MAX_REPEATED) {
+                fprintf(stderr, "embertls: at most %d --connect options\n", MAX_REPEATED);
+                return EXIT_USAGE;
+            }
+            if (!split_host_port(optarg, &targets[ntargets].host, &targets[ntargets].port)) {
+                usage(stderr, false);
+                return EXIT_USAGE;
+            }
+            ntargets++;
+            break;
         case 's': servername = optarg; break;
         case 'a': o.ca_file = optarg; break;
         case 'r':
@@ -448,48 +610,48 @@ int main(int argc, char **argv)
             break;
         case '2': o.version = EMBER_TLS1_2; break;
         case '3': o.version = EMBER_TLS1_3; break;
+        case 'A':
+            if (!split_list(&o.observe.alpn, "--alpn protocol", optarg))
+                return EXIT_USAGE;
+            break;
+        case 't': o.observe.trace = true; break;
+        case 'K': o.observe.keylog = optarg; break;
+        case 'e':
+            if (!parse_export(optarg, &o.observe))
+                return EXIT_USAGE;
+            break;
+        case 'u': o.key_update = true; break;
         case 'h': usage(stdout, true); return 0;
         default: usage(stderr, false); return EXIT_USAGE;
         }
     }
     /* CRLs belong to the --ca roots; a certificate needs its key and the other way round. */
-    if (optind != argc || target == NULL || !split_host_port(target, &host, &port) ||
-        (o.crls.count > 0 && o.ca_file == NULL) || (o.cert == NULL) != (o.key == NULL)) {
+    if (optind != argc || ntargets == 0 || (o.crls.count > 0 && o.ca_file == NULL) ||
+        (o.cert == NULL) != (o.key == NULL)) {
         usage(stderr, false);
         return EXIT_USAGE;
     }
-    if (servername == NULL)
-        servername = host;
 
     /* embertls writes to the socket with MSG_NOSIGNAL; this covers our own writes to
      * stdout, so a closed pipe there is reported (EPIPE) instead of killing us. */
     signal(SIGPIPE, SIG_IGN);
 
+    /* One connection streams stdin; several send all of it, each. */
+    struct input input = { NULL, 0 };
+    if (ntargets > 1 && !read_stdin(&input))
+        return EXIT_ERROR;
+
+    /* One config for every connection: its session cache is what later connections resume
+     * from. */
     ember_config *cfg = make_config(&o);
-    if (cfg == NULL)
+    if (cfg == NULL) {
+        free((void *)input.replay);
         return EXIT_ERROR;
-
-    ember_conn *conn = NULL;
-    ember_result r = ember_conn_new(cfg, servername, &conn);
-    /* The connection holds its own reference to the config. */
+    }
+    int status = 0;
+    for (size_t i = 0; i < ntargets && status == 0; i++)
+        status = run_connection(cfg, &targets[i], servername, &o, &input);
     ember_config_free(cfg);
-    if (r != EMBER_OK) {
-        report("creating connection", r, NULL);
-        return EXIT_ERROR;
-    }
-
-    int status = EXIT_ERROR;
-    int sock = connect_to(host, port);
-    if (sock >= 0) {
-        /* Non-blocking only after connect(), which keeps connecting simple. */
-        if (!set_nonblocking(sock))
-            fprintf(stderr, "embertls: fcntl: %s\n", strerror(errno));
-        else if ((r = ember_conn_set_fd(conn, sock)) != EMBER_OK)
-            report("attaching socket", r, conn);
-        else if ((status = handshake(conn, sock)) == 0)
-            status = transfer(conn, sock);
-        close(sock);
-    }
-    ember_conn_free(conn);
+    free((void *)input.replay);
     return status;
 }

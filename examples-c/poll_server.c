@@ -1,8 +1,11 @@
 /*
  * poll_server: the echo server of server.c, written for an event loop.
  *
- *   poll_server --listen ADDR:PORT --cert FILE --key FILE [--tls12|--tls13] [--max-conns N]
- *               [--client-ca FILE [--crl FILE]... [--client-auth optional|required]]
+ *   poll_server --listen ADDR:PORT --cert FILE --key FILE [--cert FILE --key FILE]...
+ *               [--tls12|--tls13] [--max-conns N] [--alpn LIST]
+ *               [--ticket-key-file FILE|--no-tickets] [--trace] [--keylog FILE]
+ *               [--export LABEL:LEN] [--client-ca FILE [--crl FILE]...
+ *               [--client-auth optional|required]]
  *
  * One thread, non-blocking sockets, poll(). The connections are in memory mode: embertls
  * never touches a socket here. We read bytes from the socket and feed them in with
@@ -14,6 +17,10 @@
  *   2. drive the connection                       (ember_conn_handshake / _read / _write)
  *   3. drain what is pending and send it          (ember_conn_drain, send)
  * repeated while any step makes progress, because each can unblock another.
+ *
+ * The options are server.c's (common.c parses them for both), but for --fork: here one
+ * process serves everyone. The trace and key-log callbacks run inside the calls of step 2
+ * (and of step 1: feeding bytes may complete a step), on this one thread.
  *
  * Exit status: 0 after --max-conns connections ended, 2 usage error, 3 setup error.
  */
@@ -39,6 +46,7 @@
 struct client {
     int fd;
     ember_conn *conn;
+    const struct observe *observe; /* what the summary line shows */
     bool handshaken;
     bool sock_eof;  /* recv() returned 0 */
     bool eof_fed;   /* ...and the engine has been told with a zero-length feed */
@@ -112,7 +120,7 @@ static void advance(struct client *c, bool *progress)
             c->finishing = true;
             return;
         }
-        print_server_summary(c->conn);
+        print_server_summary(c->conn, c->observe);
         c->handshaken = true;
         *progress = true;
     }
@@ -216,7 +224,7 @@ static short wanted_events(const struct client *c)
 }
 
 /* Wraps a freshly accepted socket; NULL after printing why it could not be set up. */
-static struct client *new_client(int fd, const ember_config *cfg)
+static struct client *new_client(int fd, const struct server_start *srv)
 {
     struct client *c = calloc(1, sizeof *c);
     ember_result r;
@@ -227,12 +235,13 @@ static struct client *new_client(int fd, const ember_config *cfg)
         return NULL;
     }
     /* No ember_conn_set_fd: the connection stays in memory mode and the socket ours. */
-    if ((r = ember_conn_new(cfg, NULL, &c->conn)) != EMBER_OK) {
+    if ((r = ember_conn_new(srv->cfg, NULL, &c->conn)) != EMBER_OK) {
         report("creating connection", r, NULL);
         free(c);
         return NULL;
     }
     c->fd = fd;
+    c->observe = &srv->observe;
     return c;
 }
 
@@ -250,7 +259,7 @@ int main(int argc, char **argv)
 
     /* A non-blocking listener: accept() must never stall the one thread that serves
      * every client. */
-    if (!start_server("poll_server", argc, argv, true, &srv, &status))
+    if (!start_server("poll_server", argc, argv, true, false, &srv, &status))
         return status;
     int listener = srv.listener; /* -1 once --max-conns clients have been accepted */
 
@@ -310,7 +319,7 @@ int main(int argc, char **argv)
                 break;
             }
             accepted++;
-            struct client *c = new_client(fd, srv.cfg);
+            struct client *c = new_client(fd, &srv);
             if (c != NULL) {
                 /* Nothing to do until its ClientHello arrives: poll() will tell. */
                 clients[nclients++] = c;

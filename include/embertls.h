@@ -313,6 +313,8 @@ typedef enum {
   EMBER_TRACE_CLIENT_HELLO_RECEIVED = 2,
   /**
    * The server sent its ServerHello: the version and suite chosen (or a HelloRetryRequest).
+   * It is seen as its bytes leave the engine, with the rest of the server's first flight:
+   * after the secrets the server derived while building that flight (KEYS_DERIVED).
    */
   EMBER_TRACE_SERVER_HELLO_SENT = 3,
   /**
@@ -321,6 +323,8 @@ typedef enum {
   EMBER_TRACE_SERVER_HELLO_RECEIVED = 4,
   /**
    * The key exchange group was settled (TLS 1.3 key share, TLS 1.2 ServerKeyExchange).
+   * Seen as the message is read, so a TLS 1.2 client reports it when the server's flight
+   * arrives, before it verifies the certificate that came in the same flight.
    */
   EMBER_TRACE_KEY_EXCHANGE = 5,
   /**
@@ -971,7 +975,8 @@ ember_result ember_conn_cipher_suite(const ember_conn *conn, uint16_t *out_suite
  * (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1) in `*out_group`;
  * ember_group_name() names it.
  *
- * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
+ * Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange, and after a resumed
+ * TLS 1.2 handshake, which has none (it reuses the session's keys); EMBER_ERR_NULL_ARG for a
  * NULL argument.
  *
  * Threads: one thread at a time per connection.
@@ -1364,7 +1369,7 @@ ember_result ember_config_set_session_store(ember_config *cfg,
 /**
  * ember_config_set_trace_callback makes every connection made from `cfg` report its
  * handshake to `cb`, step by step as the steps happen (not reconstructed afterwards): the
- * hellos as their bytes are queued or received, each secret as it is derived, the
+ * hellos as their bytes leave the engine or arrive, each secret as it is derived, the
  * certificate checks as the verifier makes them, Finished and completion (or the failure)
  * as rustls reports them. A NULL `cb` stops tracing for connections made later.
  *

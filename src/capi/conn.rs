@@ -428,7 +428,8 @@ pub extern "C" fn ember_conn_cipher_suite(
 /// (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1) in `*out_group`;
 /// ember_group_name() names it.
 ///
-/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange; EMBER_ERR_NULL_ARG for a
+/// Returns EMBER_OK; EMBER_ERR_WRONG_STATE before the key exchange, and after a resumed
+/// TLS 1.2 handshake, which has none (it reuses the session's keys); EMBER_ERR_NULL_ARG for a
 /// NULL argument.
 ///
 /// Threads: one thread at a time per connection.

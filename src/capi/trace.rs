@@ -19,10 +19,14 @@ pub enum ember_trace_step {
     /// The server received a ClientHello (the same text, as the server read it).
     EMBER_TRACE_CLIENT_HELLO_RECEIVED = 2,
     /// The server sent its ServerHello: the version and suite chosen (or a HelloRetryRequest).
+    /// It is seen as its bytes leave the engine, with the rest of the server's first flight:
+    /// after the secrets the server derived while building that flight (KEYS_DERIVED).
     EMBER_TRACE_SERVER_HELLO_SENT = 3,
     /// The client received the ServerHello.
     EMBER_TRACE_SERVER_HELLO_RECEIVED = 4,
     /// The key exchange group was settled (TLS 1.3 key share, TLS 1.2 ServerKeyExchange).
+    /// Seen as the message is read, so a TLS 1.2 client reports it when the server's flight
+    /// arrives, before it verifies the certificate that came in the same flight.
     EMBER_TRACE_KEY_EXCHANGE = 5,
     /// A secret was derived; the text names it (its NSS key-log label), never its value.
     EMBER_TRACE_KEYS_DERIVED = 6,
@@ -95,7 +99,7 @@ type TraceFn = unsafe extern "C" fn(*mut c_void, u64, u64, ember_trace_step, *co
 
 /// ember_config_set_trace_callback makes every connection made from `cfg` report its
 /// handshake to `cb`, step by step as the steps happen (not reconstructed afterwards): the
-/// hellos as their bytes are queued or received, each secret as it is derived, the
+/// hellos as their bytes leave the engine or arrive, each secret as it is derived, the
 /// certificate checks as the verifier makes them, Finished and completion (or the failure)
 /// as rustls reports them. A NULL `cb` stops tracing for connections made later.
 ///

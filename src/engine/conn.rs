@@ -23,7 +23,7 @@ use super::config::{Built, Config, Role};
 use super::error::{Error, ErrorKind};
 use super::notes::{self, Notes};
 use super::trace::{self, ConnTracer, Event, Step};
-use super::wire::{Direction, HelloScanner};
+use super::wire::{Direction, HelloScanner, Hellos};
 
 /// The embedder's byte stream: a socket, a pipe, anything.
 ///
@@ -112,6 +112,7 @@ struct Trace {
     tracer: ConnTracer,
     sent: HelloScanner,
     received: HelloScanner,
+    hellos: Hellos,
 }
 
 impl Conn {
@@ -179,6 +180,7 @@ impl Conn {
                 tracer: ConnTracer { id, tracer },
                 sent: HelloScanner::new(Direction::Sent),
                 received: HelloScanner::new(Direction::Received),
+                hellos: Hellos::default(),
             }),
             started_ns: None,
             handshake_ns: None,
@@ -762,7 +764,7 @@ impl Trace {
         if scanner.is_done() {
             return;
         }
-        for event in scanner.scan(bytes) {
+        for event in scanner.scan(bytes, &mut self.hellos) {
             self.tracer.emit(&event);
         }
     }

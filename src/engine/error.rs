@@ -211,7 +211,13 @@ impl Error {
             E::AlertReceived(alert) => alert_verdict(*alert),
             E::NoApplicationProtocol => (
                 ErrorKind::NoAlpnOverlap,
-                "the peers share no application protocol (ALPN)".to_owned(),
+                match notes.offer.as_ref().and_then(Offer::describe_alpn) {
+                    Some(offered) => format!(
+                        "the peers share no application protocol (ALPN): the client offered \
+                         {offered}, none of which this server accepts (ember_config_set_alpn)"
+                    ),
+                    None => "the peers share no application protocol (ALPN)".to_owned(),
+                },
             ),
             E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => (
                 ErrorKind::Decode,

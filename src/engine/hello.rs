@@ -12,17 +12,34 @@ use super::names;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Offer {
     pub(crate) cipher_suites: Vec<CipherSuite>,
+    /// The application protocols offered with ALPN, if the client used it.
+    pub(crate) alpn: Option<Vec<Vec<u8>>>,
 }
 
 /// Called by the certificate resolver with the ClientHello being handled on this thread.
 pub(crate) fn record(hello: &ClientHello<'_>) {
     let offer = Offer {
         cipher_suites: hello.cipher_suites().to_vec(),
+        alpn: hello
+            .alpn()
+            .map(|protocols| protocols.map(<[u8]>::to_vec).collect()),
     };
     super::notes::write(|notes| notes.offer = Some(offer));
 }
 
 impl Offer {
+    /// The offered application protocols, for a detail: `"h2", "http/1.1"`.
+    pub(crate) fn describe_alpn(&self) -> Option<String> {
+        let offered = self.alpn.as_ref()?;
+        Some(
+            offered
+                .iter()
+                .map(|p| format!("\"{}\"", String::from_utf8_lossy(p)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }
+
     /// Whether the client offered any suite this engine can negotiate.
     pub(crate) fn offers_a_supported_suite(&self) -> bool {
         super::provider()

@@ -29,6 +29,13 @@ pub(crate) enum Direction {
     Received,
 }
 
+/// What the scanner of one direction must know of the other's hello: the session id the
+/// ClientHello carried, which a TLS 1.2 ServerHello echoes when it resumes that session.
+#[derive(Debug, Default)]
+pub(crate) struct Hellos {
+    client_session_id: Vec<u8>,
+}
+
 /// Follows the plaintext handshake records of one direction of a connection.
 #[derive(Debug)]
 pub(crate) struct HelloScanner {
@@ -56,7 +63,7 @@ impl HelloScanner {
     }
 
     /// Reads the next bytes of this direction; returns the events they complete.
-    pub(crate) fn scan(&mut self, bytes: &[u8]) -> Vec<Event> {
+    pub(crate) fn scan(&mut self, bytes: &[u8], hellos: &mut Hellos) -> Vec<Event> {
         let mut events = Vec::new();
         if self.done {
             return events;
@@ -77,14 +84,14 @@ impl HelloScanner {
             };
             self.message.extend_from_slice(body);
             at += 5 + len;
-            self.take_messages(&mut events);
+            self.take_messages(&mut events, hellos);
         }
         self.record.drain(..at);
         events
     }
 
     /// Reports every complete message of the handshake buffer.
-    fn take_messages(&mut self, events: &mut Vec<Event>) {
+    fn take_messages(&mut self, events: &mut Vec<Event>, hellos: &mut Hellos) {
         let mut at = 0;
         while let Some(header) = self.message.get(at..at + 4) {
             let kind = header[0];
@@ -95,14 +102,14 @@ impl HelloScanner {
             };
             let direction = self.direction;
             let event = match kind {
-                CLIENT_HELLO => client_hello(body).map(|text| {
+                CLIENT_HELLO => client_hello(body, hellos).map(|text| {
                     let step = match direction {
                         Direction::Sent => Step::ClientHelloSent,
                         Direction::Received => Step::ClientHelloReceived,
                     };
                     vec![Event::now(step, text)]
                 }),
-                SERVER_HELLO => server_hello(body, direction),
+                SERVER_HELLO => server_hello(body, direction, hellos),
                 SERVER_KEY_EXCHANGE => server_key_exchange(body),
                 _ => None,
             };
@@ -201,11 +208,11 @@ fn list(values: impl Iterator<Item = u16>, name: fn(u16) -> String) -> String {
 }
 
 /// "versions TLSv1.3,TLSv1.2; suites ...; groups ...; key shares X25519; server_name ...".
-fn client_hello(body: &[u8]) -> Option<String> {
+fn client_hello(body: &[u8], hellos: &mut Hellos) -> Option<String> {
     let mut r = Reader(body);
     let legacy_version = r.u16()?;
     r.take(32)?;
-    r.vec8()?;
+    hellos.client_session_id = r.vec8()?.to_vec();
     let suites = r.vec16()?;
     r.vec8()?;
     let mut versions = None;
@@ -262,11 +269,11 @@ fn client_hello(body: &[u8]) -> Option<String> {
 }
 
 /// The ServerHello's choice, and the key exchange it settles in TLS 1.3.
-fn server_hello(body: &[u8], direction: Direction) -> Option<Vec<Event>> {
+fn server_hello(body: &[u8], direction: Direction, hellos: &Hellos) -> Option<Vec<Event>> {
     let mut r = Reader(body);
     let legacy_version = r.u16()?;
     let random = r.take(32)?;
-    r.vec8()?;
+    let session_id = r.vec8()?;
     let suite = r.u16()?;
     r.u8()?;
     let retry = random == HELLO_RETRY_RANDOM;
@@ -282,6 +289,11 @@ fn server_hello(body: &[u8], direction: Direction) -> Option<Vec<Event>> {
             41 => resumed = true,
             _ => {}
         }
+    }
+    // TLS 1.2 resumes by echoing the session id the client offered (a TLS 1.3 ServerHello
+    // echoes it too, for middleboxes, so only the pre_shared_key extension counts there).
+    if version == 0x0303 && !session_id.is_empty() && session_id == hellos.client_session_id {
+        resumed = true;
     }
     let step = match direction {
         Direction::Sent => Step::ServerHelloSent,

@@ -12,5 +12,6 @@ mod header;
 mod interop;
 mod packaging;
 mod python;
+mod session_interop;
 mod support;
 mod trust_interop;

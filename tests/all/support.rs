@@ -1163,6 +1163,11 @@ impl EmberServer {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id (to find the workers `server --fork` starts).
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
     /// Waits for the server to exit (it does after `max_conns` connections).
     pub fn finish(self) -> Finished {
         self.proc.finish()
@@ -1247,29 +1252,28 @@ pub fn client_to(pki: &Pki, addr: &str, extra: &[&str], data: &[u8]) -> Finished
     run_client(&client_args(pki, addr, extra), data)
 }
 
-/// A clean run of our client: exit 0, one summary, nothing else on stderr.
-pub fn assert_client_ok(out: &Finished) -> Summary {
-    assert_eq!(out.code(), 0, "client failed; stderr:\n{}", out.stderr);
+/// A clean run of one of our programs (`who`): exit 0, `n` summaries and nothing else on
+/// stderr (for a server: every client ended with close_notify and got ours).
+pub fn clean_summaries(out: &Finished, who: &str, n: usize) -> Vec<Summary> {
+    assert_eq!(out.code(), 0, "{who} failed; stderr:\n{}", out.stderr);
     assert!(
         non_summary_lines(&out.stderr).is_empty(),
-        "client complained:\n{}",
-        out.stderr
-    );
-    only_summary(&out.stderr)
-}
-
-/// A clean run of our server: exit 0 after its connections, `conns` summaries and no
-/// error line (every client ended with close_notify and got ours).
-pub fn assert_server_ok(out: &Finished, conns: usize) -> Vec<Summary> {
-    assert_eq!(out.code(), 0, "server failed; stderr:\n{}", out.stderr);
-    assert!(
-        non_summary_lines(&out.stderr).is_empty(),
-        "server complained:\n{}",
+        "{who} complained:\n{}",
         out.stderr
     );
     let all = summaries(&out.stderr);
-    assert_eq!(all.len(), conns, "server stderr:\n{}", out.stderr);
+    assert_eq!(all.len(), n, "{who} stderr:\n{}", out.stderr);
     all
+}
+
+/// A clean run of our client, one connection: its summary.
+pub fn assert_client_ok(out: &Finished) -> Summary {
+    clean_summaries(out, "client", 1).remove(0)
+}
+
+/// A clean run of our server that served `conns` connections: their summaries.
+pub fn assert_server_ok(out: &Finished, conns: usize) -> Vec<Summary> {
+    clean_summaries(out, "server", conns)
 }
 
 /// `openssl s_server -quiet` for one connection: what it receives goes to its stdout, what
