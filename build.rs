@@ -94,6 +94,11 @@ fn header_preamble() -> String {
  * the full length reported, or are static.
  */
 
+/* The include guard is written here, not by cbindgen, so that the macros before the
+ * declarations and after them are inside it. */
+#ifndef EMBERTLS_H
+#define EMBERTLS_H
+
 #define EMBER_VERSION_MAJOR {major}
 #define EMBER_VERSION_MINOR {minor}
 #define EMBER_VERSION_PATCH {patch}
@@ -121,4 +126,6 @@ const TRAILER: &str = r#"
 #define EMBER_RESULT_IS_CERT_ERROR(r) (EMBER_RESULT_CLASS(r) == 300)
 #define EMBER_RESULT_IS_HANDSHAKE_ERROR(r) (EMBER_RESULT_CLASS(r) == 400)
 #define EMBER_RESULT_IS_INTERNAL_ERROR(r) (EMBER_RESULT_CLASS(r) == 500)
+
+#endif /* EMBERTLS_H */
 "#;

@@ -18,6 +18,11 @@
  * the full length reported, or are static.
  */
 
+/* The include guard is written here, not by cbindgen, so that the macros before the
+ * declarations and after them are inside it. */
+#ifndef EMBERTLS_H
+#define EMBERTLS_H
+
 #define EMBER_VERSION_MAJOR 0
 #define EMBER_VERSION_MINOR 1
 #define EMBER_VERSION_PATCH 0
@@ -29,9 +34,6 @@
 #define EMBER_TLS1_2 0x0303
 #define EMBER_TLS1_3 0x0304
 
-
-#ifndef EMBERTLS_H
-#define EMBERTLS_H
 
 #include <stdint.h>
 #include <stddef.h>
@@ -1624,8 +1626,6 @@ const char *ember_version(void);
 }  // extern "C"
 #endif  // __cplusplus
 
-#endif  /* EMBERTLS_H */
-
 
 /* The class of a result: 0 progress, 100 misuse, 200 I/O, 300 certificate, 400 handshake
  * or protocol, 500 internal. */
@@ -1636,3 +1636,5 @@ const char *ember_version(void);
 #define EMBER_RESULT_IS_CERT_ERROR(r) (EMBER_RESULT_CLASS(r) == 300)
 #define EMBER_RESULT_IS_HANDSHAKE_ERROR(r) (EMBER_RESULT_CLASS(r) == 400)
 #define EMBER_RESULT_IS_INTERNAL_ERROR(r) (EMBER_RESULT_CLASS(r) == 500)
+
+#endif /* EMBERTLS_H */
