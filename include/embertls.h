@@ -98,7 +98,8 @@ typedef enum {
    */
   EMBER_ERR_NULL_ARG = 100,
   /**
-   * An argument has a value the function cannot use.
+   * An argument has a value the function cannot use. This includes a length (or count)
+   * larger than any object can be, such as SIZE_MAX: more than PTRDIFF_MAX bytes.
    */
   EMBER_ERR_INVALID_ARG = 101,
   /**
@@ -877,7 +878,8 @@ ember_result ember_conn_handshake(ember_conn *conn);
  * EMBER_ERR_UNEXPECTED_EOF when the peer's transport ended without close_notify (the data
  * may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
  * EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
- * on every result but EMBER_OK.
+ * on every result but EMBER_OK. Data the peer sent before a fatal error (ahead of its alert,
+ * or of a record that fails to decrypt) is not lost: reads return it first, then the error.
  *
  * Threads: one thread at a time per connection.
  */
@@ -944,7 +946,9 @@ ember_result ember_conn_last_error(const ember_conn *conn, char *buf, size_t len
 /**
  * ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
  * example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
- * failure was not an I/O error. Returns 0 for NULL.
+ * failure was not an I/O error, or was one without an errno: a transport that broke its
+ * contract (a callback reporting more bytes than it was given, a write of 0 bytes).
+ * Returns 0 for NULL.
  *
  * Threads: one thread at a time per connection.
  */
@@ -1193,9 +1197,10 @@ ember_result ember_config_set_sslkeylogfile(ember_config *cfg, int enable);
  * everything), to `cb`, for the whole process; a NULL `cb` stops it. Records are off
  * until this is called. Secrets never appear in them.
  *
- * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `max_level` is not an ember_log_level, or
- * when other Rust code in the process already installed a logger for the `log` crate (one
- * per process; embertls does not take it over).
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `cb` is not NULL and `max_level` is not an
+ * ember_log_level (with a NULL `cb` the level is ignored), or when other Rust code in the
+ * process already installed a logger for the `log` crate (one per process; embertls does
+ * not take it over).
  *
  * Ownership: `userdata` is passed to `cb` unchanged and never freed; it must stay valid
  * until the callback is replaced or removed. Threads: any thread may call this; `cb` runs on
@@ -1237,8 +1242,9 @@ const char *ember_group_name(uint16_t group);
 const char *ember_alert_name(uint8_t alert);
 
 /**
- * ember_session_cache_new makes a client session cache for up to `capacity` servers (the
- * least recently used are dropped first) and writes it to `*out`. Give it to client configs
+ * ember_session_cache_new makes a client session cache for the sessions of up to
+ * `capacity` servers (when one more comes, the server remembered first is forgotten) and
+ * writes it to `*out`. Give it to client configs
  * with ember_config_set_session_cache(): connections made from any of them resume sessions
  * that any of them obtained, provided they verify servers alike: the same ember_trust
  * object (or both the built-in roots), the same verification callback, and the same client
@@ -1247,8 +1253,8 @@ const char *ember_alert_name(uint8_t alert);
  * Sessions live in memory only and never outlive the process: rustls, the engine, cannot
  * turn a client session into bytes, so there is no way to save one to disk.
  *
- * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `capacity` is 0; EMBER_ERR_NULL_ARG when
- * `out` is NULL.
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `capacity` is 0 or above 1048576 (2^20);
+ * EMBER_ERR_NULL_ARG when `out` is NULL.
  *
  * Ownership: the caller owns `*out` and frees it with ember_session_cache_free(); configs
  * keep their own reference. Threads: a cache may be used by any number of threads.
@@ -1285,8 +1291,9 @@ ember_result ember_config_set_session_cache(ember_config *cfg, const ember_sessi
  * sessions; this replaces a store set with ember_config_set_session_store(). Tickets are
  * separate: see ember_config_set_tickets().
  *
- * Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
- * when `cfg` is NULL.
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `size` is above 1048576 (2^20; the cache's
+ * table is allocated for its full size up front); EMBER_ERR_CONFIG_FROZEN once connections
+ * were made; EMBER_ERR_NULL_ARG when `cfg` is NULL.
  *
  * Threads: one thread at a time until the config is frozen.
  */

@@ -91,7 +91,19 @@ pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T) -> Result<&'a mut T, ember_resu
     unsafe { ptr.as_mut() }.ok_or(ember_result::EMBER_ERR_NULL_ARG)
 }
 
-/// The caller's input bytes. NULL is allowed only with `len == 0`.
+/// EMBER_ERR_INVALID_ARG for `count` elements of `T` that no object can hold: a Rust slice
+/// (like a C object) is at most `isize::MAX` (PTRDIFF_MAX) bytes, and making a longer one is
+/// undefined behaviour (debug builds abort). A caller passing SIZE_MAX "for the whole
+/// buffer" gets an error instead.
+pub(crate) fn arg_count<T>(count: usize) -> Result<(), ember_result> {
+    match count.checked_mul(std::mem::size_of::<T>().max(1)) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(ember_result::EMBER_ERR_INVALID_ARG),
+    }
+}
+
+/// The caller's input bytes. NULL is allowed only with `len == 0`; a `len` larger than any
+/// buffer can be is EMBER_ERR_INVALID_ARG ([`arg_count`]).
 ///
 /// # Safety
 /// When `len > 0`, `ptr` is NULL or points to `len` readable bytes that stay unchanged
@@ -100,12 +112,17 @@ pub(crate) unsafe fn arg_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
-        // SAFETY: non-NULL, and per this function's contract valid for `len` bytes.
-        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+        (false, _) => {
+            arg_count::<u8>(len)?;
+            // SAFETY: non-NULL, at most isize::MAX bytes, and per this function's contract
+            // valid for `len` bytes.
+            Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+        }
     }
 }
 
-/// The caller's output buffer. NULL is allowed only with `len == 0`.
+/// The caller's output buffer. NULL is allowed only with `len == 0`; a `len` larger than any
+/// buffer can be is EMBER_ERR_INVALID_ARG ([`arg_count`]).
 ///
 /// # Safety
 /// When `len > 0`, `ptr` is NULL or points to `len` writable bytes used by no one else
@@ -114,8 +131,12 @@ pub(crate) unsafe fn arg_buf<'a>(ptr: *mut u8, len: usize) -> Result<&'a mut [u8
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&mut []),
         (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
-        // SAFETY: non-NULL, and per this function's contract valid for `len` bytes.
-        (false, _) => Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) }),
+        (false, _) => {
+            arg_count::<u8>(len)?;
+            // SAFETY: non-NULL, at most isize::MAX bytes, and per this function's contract
+            // valid for `len` bytes.
+            Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+        }
     }
 }
 

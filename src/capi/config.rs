@@ -4,8 +4,8 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use super::boundary::{
-    arg_bytes, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard, guard_result,
-    into_handle,
+    arg_bytes, arg_count, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard,
+    guard_result, into_handle,
 };
 use super::error::ember_result;
 use super::trust::ember_trust;
@@ -251,7 +251,9 @@ pub extern "C" fn ember_config_set_alpn(
         } else if protocols.is_null() {
             return Err(ember_result::EMBER_ERR_NULL_ARG);
         } else {
-            // SAFETY: `protocols` holds `count` pointers, per the header.
+            arg_count::<*const c_char>(count)?;
+            // SAFETY: `protocols` holds `count` pointers (no more than a slice can), per the
+            // header.
             unsafe { std::slice::from_raw_parts(protocols, count) }
         };
         let names = list

@@ -262,7 +262,8 @@ pub extern "C" fn ember_conn_handshake(conn: *mut ember_conn) -> ember_result {
 /// EMBER_ERR_UNEXPECTED_EOF when the peer's transport ended without close_notify (the data
 /// may be truncated: never treat it as a clean end); the handshake's errors; EMBER_ERR_IO;
 /// EMBER_ERR_NULL_ARG for NULL `conn`/`out_n`, or NULL `buf` with `len` > 0. `*out_n` is 0
-/// on every result but EMBER_OK.
+/// on every result but EMBER_OK. Data the peer sent before a fatal error (ahead of its alert,
+/// or of a record that fails to decrypt) is not lost: reads return it first, then the error.
 ///
 /// Threads: one thread at a time per connection.
 #[no_mangle]
@@ -371,7 +372,9 @@ pub extern "C" fn ember_conn_last_error(
 
 /// ember_conn_os_error returns the errno behind the connection's last EMBER_ERR_IO (for
 /// example ECONNRESET or EPIPE, or the value an I/O callback returned), or 0 when the last
-/// failure was not an I/O error. Returns 0 for NULL.
+/// failure was not an I/O error, or was one without an errno: a transport that broke its
+/// contract (a callback reporting more bytes than it was given, a write of 0 bytes).
+/// Returns 0 for NULL.
 ///
 /// Threads: one thread at a time per connection.
 #[no_mangle]

@@ -27,7 +27,8 @@ pub enum ember_result {
 
     /// A pointer argument that must not be NULL was NULL.
     EMBER_ERR_NULL_ARG = 100,
-    /// An argument has a value the function cannot use.
+    /// An argument has a value the function cannot use. This includes a length (or count)
+    /// larger than any object can be, such as SIZE_MAX: more than PTRDIFF_MAX bytes.
     EMBER_ERR_INVALID_ARG = 101,
     /// The output buffer is too small; the output was truncated.
     EMBER_ERR_BUFFER_TOO_SMALL = 102,

@@ -42,9 +42,10 @@ type LogFn = unsafe extern "C" fn(*mut c_void, ember_log_level, *const c_char, *
 /// everything), to `cb`, for the whole process; a NULL `cb` stops it. Records are off
 /// until this is called. Secrets never appear in them.
 ///
-/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `max_level` is not an ember_log_level, or
-/// when other Rust code in the process already installed a logger for the `log` crate (one
-/// per process; embertls does not take it over).
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `cb` is not NULL and `max_level` is not an
+/// ember_log_level (with a NULL `cb` the level is ignored), or when other Rust code in the
+/// process already installed a logger for the `log` crate (one per process; embertls does
+/// not take it over).
 ///
 /// Ownership: `userdata` is passed to `cb` unchanged and never freed; it must stay valid
 /// until the callback is replaced or removed. Threads: any thread may call this; `cb` runs on

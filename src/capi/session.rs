@@ -18,8 +18,9 @@ pub struct ember_session_cache {
     inner: Arc<SessionCache>,
 }
 
-/// ember_session_cache_new makes a client session cache for up to `capacity` servers (the
-/// least recently used are dropped first) and writes it to `*out`. Give it to client configs
+/// ember_session_cache_new makes a client session cache for the sessions of up to
+/// `capacity` servers (when one more comes, the server remembered first is forgotten) and
+/// writes it to `*out`. Give it to client configs
 /// with ember_config_set_session_cache(): connections made from any of them resume sessions
 /// that any of them obtained, provided they verify servers alike: the same ember_trust
 /// object (or both the built-in roots), the same verification callback, and the same client
@@ -28,8 +29,8 @@ pub struct ember_session_cache {
 /// Sessions live in memory only and never outlive the process: rustls, the engine, cannot
 /// turn a client session into bytes, so there is no way to save one to disk.
 ///
-/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `capacity` is 0; EMBER_ERR_NULL_ARG when
-/// `out` is NULL.
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `capacity` is 0 or above 1048576 (2^20);
+/// EMBER_ERR_NULL_ARG when `out` is NULL.
 ///
 /// Ownership: the caller owns `*out` and frees it with ember_session_cache_free(); configs
 /// keep their own reference. Threads: a cache may be used by any number of threads.
@@ -90,8 +91,9 @@ pub extern "C" fn ember_config_set_session_cache(
 /// sessions; this replaces a store set with ember_config_set_session_store(). Tickets are
 /// separate: see ember_config_set_tickets().
 ///
-/// Returns EMBER_OK; EMBER_ERR_CONFIG_FROZEN once connections were made; EMBER_ERR_NULL_ARG
-/// when `cfg` is NULL.
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when `size` is above 1048576 (2^20; the cache's
+/// table is allocated for its full size up front); EMBER_ERR_CONFIG_FROZEN once connections
+/// were made; EMBER_ERR_NULL_ARG when `cfg` is NULL.
 ///
 /// Threads: one thread at a time until the config is frozen.
 #[no_mangle]

@@ -220,6 +220,7 @@ impl Config {
     /// store (0: none), replacing an application store set before.
     pub fn set_session_cache_size(&self, size: usize) -> Result<(), Error> {
         self.change(|state| {
+            sessions::check_capacity(size)?;
             state.cache_size = size;
             state.shared_cache = None;
             state.store = None;

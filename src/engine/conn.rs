@@ -231,6 +231,15 @@ impl Conn {
     /// peer's close_notify; `UnexpectedEof` when the transport ended without one.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.run(Op::Read, |conn| {
+            // After a fatal error, what arrived before it is still delivered (see
+            // `deliver_before`), then the error.
+            if let Phase::Failed(e) = &conn.phase {
+                let e = e.clone();
+                return match conn.tls.reader().read(buf) {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => Err(e),
+                };
+            }
             conn.finish_handshake()?;
             if buf.is_empty() {
                 return Ok(0);
@@ -238,7 +247,9 @@ impl Conn {
             // Fed bytes come before a fed end of stream: process them, or rustls would
             // report the end first and lose the data.
             if conn.unprocessed {
-                conn.process()?;
+                if let Err(e) = conn.process() {
+                    return conn.deliver_before(e, buf);
+                }
             }
             loop {
                 match conn.tls.reader().read(buf) {
@@ -265,10 +276,30 @@ impl Conn {
                     Err(e) if e.kind() == ErrorKind::WantRead && write_blocked => {
                         return Err(Error::progress(ErrorKind::WantWrite))
                     }
-                    other => other?,
+                    Err(e) => return conn.deliver_before(e, buf),
+                    Ok(()) => {}
                 }
             }
         })
+    }
+
+    /// For `read`, when processing what the peer sent failed with `err`: rustls processes
+    /// every record it holds, so plaintext of records that came before the failing one (the
+    /// peer's alert, a record that does not decrypt) may be waiting. Those records were
+    /// authenticated and the peer sent them first: they are returned before the error. The
+    /// error is made final now (its alert queued), and later reads give the rest of that
+    /// plaintext, then `err`.
+    fn deliver_before(&mut self, err: Error, buf: &mut [u8]) -> Result<usize, Error> {
+        if err.kind().is_fatal() {
+            match self.tls.reader().read(buf) {
+                Ok(n) if n > 0 => {
+                    self.settle(&err);
+                    return Ok(n);
+                }
+                _ => {}
+            }
+        }
+        Err(err)
     }
 
     /// Encrypts application data. With a blocking transport all of `data` is written;
@@ -486,6 +517,8 @@ impl Conn {
         match (&self.phase, op) {
             // The alert a failure queued must still reach the peer in memory mode.
             (Phase::Failed(_), Op::Drain) => Ok(()),
+            // Data that arrived before the failure is still read (`read` decides).
+            (Phase::Failed(_), Op::Read) => Ok(()),
             (Phase::Failed(e), _) => Err(e.clone()),
             (Phase::New, Op::SetIo) if memory => Ok(()),
             (_, Op::SetIo) if !memory => refuse("the connection's I/O is already set; it can be chosen only once"),
@@ -827,7 +860,12 @@ mod tests {
 
     /// A client (for "localhost") and a server whose first flights have been exchanged.
     fn started_pair(client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
-        let mut client = Conn::new(client_cfg, Some("localhost")).unwrap();
+        started_pair_for("localhost", client_cfg, server_cfg)
+    }
+
+    /// A client for `name` and a server whose first flights have been exchanged.
+    fn started_pair_for(name: &str, client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
+        let mut client = Conn::new(client_cfg, Some(name)).unwrap();
         let mut server = Conn::new(server_cfg, None).unwrap();
         let _ = client.handshake();
         transfer(&mut client, &mut server);
@@ -958,7 +996,12 @@ mod tests {
 
     /// A full handshake between a new client and server connection; returns them.
     fn handshaken(client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
-        let (mut client, mut server) = started_pair(client_cfg, server_cfg);
+        handshaken_for("localhost", client_cfg, server_cfg)
+    }
+
+    /// As [`handshaken`], the client asking for `name`.
+    fn handshaken_for(name: &str, client_cfg: &Config, server_cfg: &Config) -> (Conn, Conn) {
+        let (mut client, mut server) = started_pair_for(name, client_cfg, server_cfg);
         transfer(&mut client, &mut server);
         client.handshake().expect("client completes");
         server.handshake().expect("server completes");
@@ -1006,6 +1049,33 @@ mod tests {
         let _ = handshaken(&client_cfg, &server_cfg);
         let (again, _) = handshaken(&client_cfg, &server_cfg);
         assert_eq!(again.is_resumed(), Some(false));
+    }
+
+    #[test]
+    fn a_shared_cache_keeps_the_sessions_of_capacity_servers() {
+        // rustls sizes its cache in tickets (8 per server): a capacity of 3 once kept one
+        // server, so only the last one resumed.
+        let names = ["a.test", "b.test", "c.test", "d.test"];
+        let (server_cfg, root) = server_and_root(&names);
+        let client_cfg = Config::new(Role::Client).unwrap();
+        client_cfg.set_trust(trusting(&root)).unwrap();
+        let cache = Arc::new(SessionCache::new(3).unwrap());
+        client_cfg.set_session_cache(cache).unwrap();
+        let resumed = |name: &str| {
+            handshaken_for(name, &client_cfg, &server_cfg)
+                .0
+                .is_resumed()
+        };
+        for name in &names[..3] {
+            assert_eq!(resumed(name), Some(false), "{name}");
+        }
+        for name in &names[..3] {
+            assert_eq!(resumed(name), Some(true), "{name}");
+        }
+        // A fourth server: the one remembered first is forgotten, the others stay.
+        assert_eq!(resumed("d.test"), Some(false));
+        assert_eq!(resumed("a.test"), Some(false));
+        assert_eq!(resumed("c.test"), Some(true));
     }
 
     #[test]

@@ -223,6 +223,12 @@ impl Error {
                 ErrorKind::Decode,
                 "the peer sent bytes that are not a TLS record (is it speaking TLS?)".to_owned(),
             ),
+            // The record layer's own limit (2^14 + 2048 bytes of ciphertext): a record too
+            // large, not a message that failed to decode.
+            E::InvalidMessage(rustls::InvalidMessage::MessageTooLarge) => (
+                ErrorKind::BadRecord,
+                "the peer sent a record larger than TLS allows".to_owned(),
+            ),
             E::InvalidMessage(msg) => (
                 ErrorKind::Decode,
                 format!("the peer sent a message that cannot be decoded ({msg:?})"),

@@ -24,6 +24,27 @@ use super::verify::Check;
 /// How many sessions a cache keeps when the application does not say.
 pub(crate) const DEFAULT_CAPACITY: usize = 256;
 
+/// The largest in-memory cache (client: servers, server: sessions) a config or a
+/// [`SessionCache`] accepts. rustls allocates its caches' tables for their full capacity up
+/// front, so a larger value (SIZE_MAX, say) made it panic or abort on the allocation.
+const MAX_CAPACITY: usize = 1 << 20;
+
+/// `InvalidArg` for a cache capacity above [`MAX_CAPACITY`].
+pub(crate) fn check_capacity(capacity: usize) -> Result<(), Error> {
+    if capacity <= MAX_CAPACITY {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidArg,
+        format!("a session cache holds at most {MAX_CAPACITY} entries (asked for {capacity})"),
+    ))
+}
+
+/// rustls keeps up to 8 TLS 1.3 tickets per server, and sizes its client cache in tickets:
+/// `ClientSessionMemoryCache::new(n)` remembers `n / 8` servers, rounded up (its
+/// documented rule).
+const TICKETS_PER_SERVER: usize = 8;
+
 /// A client session cache that several configs can share.
 ///
 /// rustls resumes a session only through the very verifier and client-certificate resolver
@@ -69,8 +90,9 @@ impl PartialEq for VerifierKey {
 }
 
 impl SessionCache {
-    /// A cache for up to `capacity` servers' sessions (the least recently used go first).
-    /// `InvalidArg` for 0: a config without resumption sets its cache size to 0 instead.
+    /// A cache for the sessions of up to `capacity` servers (when one more comes, the
+    /// server remembered first is forgotten). `InvalidArg` for 0: a config without
+    /// resumption sets its cache size to 0 instead.
     pub fn new(capacity: usize) -> Result<Self, Error> {
         if capacity == 0 {
             return Err(Error::new(
@@ -79,8 +101,11 @@ impl SessionCache {
                  resumption off, set the config's session cache size to 0",
             ));
         }
+        check_capacity(capacity)?;
         Ok(Self {
-            inner: Arc::new(ClientSessionMemoryCache::new(capacity)),
+            inner: Arc::new(ClientSessionMemoryCache::new(
+                capacity.saturating_mul(TICKETS_PER_SERVER),
+            )),
             verifiers: Mutex::default(),
             resolvers: Mutex::default(),
         })

@@ -1,6 +1,8 @@
 //! The C API exercised from C: tests/c/api_test calls every public function in-process
 //! (memory, callback and fd I/O; certificate and version failures; bad input; the result
-//! table) and prints one line per case, then `N passed, M failed`.
+//! table; misuse of every export, transport and peer faults, objects freed in every state)
+//! and prints one line per case, then `N passed, M failed`. sanitizers.rs runs the same
+//! program under AddressSanitizer + UBSan and valgrind.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +10,7 @@ use std::process::Command;
 use crate::support::{build_c, include_dir, manifest_dir, Pki, Proc};
 
 /// The program's sources, in tests/c/ (check.h is the header they share).
-const SOURCES: [&str; 10] = [
+const SOURCES: [&str; 14] = [
     "api_test.c",
     "harness.c",
     "t_api.c",
@@ -19,17 +21,26 @@ const SOURCES: [&str; 10] = [
     "t_revocation.c",
     "t_sessions.c",
     "t_trace.c",
+    "t_misuse.c",
+    "t_faults.c",
+    "t_lifetime.c",
+    "t_selftest.c",
 ];
 
-fn api_test() -> PathBuf {
+/// The program's sources, as paths.
+pub fn api_test_sources() -> Vec<PathBuf> {
     let dir = manifest_dir().join("tests").join("c");
-    let sources: Vec<PathBuf> = SOURCES.iter().map(|name| dir.join(name)).collect();
+    SOURCES.iter().map(|name| dir.join(name)).collect()
+}
+
+fn api_test() -> PathBuf {
+    let sources = api_test_sources();
     let refs: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
     build_c("api_test", &refs)
 }
 
 /// `(passed, failed)` from the program's last line, `N passed, M failed`.
-fn summary(line: &str) -> Option<(usize, usize)> {
+pub fn summary(line: &str) -> Option<(usize, usize)> {
     let (passed, failed) = line.strip_suffix(" failed")?.split_once(" passed, ")?;
     Some((passed.parse().ok()?, failed.parse().ok()?))
 }
@@ -106,4 +117,53 @@ fn c_api_test_lists_every_result_code_of_the_header() {
         missing.is_empty(),
         "tests/c/t_api.c RESULT_CODES lacks {missing:?}"
     );
+}
+
+/// tests/c/t_misuse.c has a row for every function the library exports
+/// (packaging/embertls.symbols), and none for a function it does not: a new export without
+/// misuse coverage fails here.
+#[test]
+fn c_misuse_table_covers_every_exported_function() {
+    let symbols = std::fs::read_to_string(manifest_dir().join("packaging/embertls.symbols"))
+        .expect("read packaging/embertls.symbols");
+    let exported: Vec<&str> = symbols
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(exported.len() > 60, "found only {exported:?}");
+    let table = std::fs::read_to_string(manifest_dir().join("tests/c/t_misuse.c"))
+        .expect("read t_misuse.c");
+    // Rows read {"ember_conn_read", m_conn_read}: the name, then its function.
+    let rows: Vec<(&str, &str)> = table
+        .lines()
+        .filter_map(|l| {
+            let row = l.trim().strip_prefix("{\"")?.strip_suffix("},")?;
+            let (name, func) = row.split_once("\", ")?;
+            Some((name, func))
+        })
+        .collect();
+    let missing: Vec<&&str> = exported
+        .iter()
+        .filter(|name| !rows.iter().any(|(row, _)| row == *name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tests/c/t_misuse.c MISUSE has no row for {missing:?}: add one (NULLs, lengths, \
+         values, role and state, with the codes the header promises)"
+    );
+    for (name, func) in &rows {
+        assert!(
+            exported.contains(name),
+            "t_misuse.c has a row for {name}, which the library does not export"
+        );
+        assert_eq!(
+            Some(*func),
+            name.strip_prefix("ember_")
+                .map(|rest| format!("m_{rest}"))
+                .as_deref(),
+            "the row for {name} runs {func}"
+        );
+    }
+    assert_eq!(rows.len(), exported.len(), "a function has two rows");
 }

@@ -42,7 +42,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// `openssl s_server -cert` with `-cert_chain`) and `X.key` (PKCS#8). Leaves are valid for
 /// localhost and 127.0.0.1 with both server and client EKUs unless said otherwise:
 ///
-/// - `ecdsa-p256` (also `-sec1.key`), `ecdsa-p384`, `ed25519`, `rsa` (also `-pkcs1.key`);
+/// - `ecdsa-p256` (also `-sec1.key`), `ecdsa-p384`, `ed25519` (PKCS#8 v1, as OpenSSL and
+///   GnuTLS read it), `rsa` (also `-pkcs1.key`);
 /// - `expired`, `notyet`, `wronghost` (only other.example), `badsig` (leaf signature
 ///   altered), `unknown-ca` (under `unknown-intermediate.pem`, from an untrusted root);
 /// - `clientonly` (client-auth EKU only), `serveronly` (server-auth EKU only);
@@ -200,7 +201,7 @@ impl Pki {
         let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("P-384 key");
         self.leaf("ecdsa-p384", &p384, LOCAL, Validity::Current, &intermediate);
 
-        let ed25519 = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("Ed25519 key");
+        let ed25519 = openssl_ed25519_key();
         self.leaf("ed25519", &ed25519, LOCAL, Validity::Current, &intermediate);
 
         let rsa = openssl_rsa_key();
@@ -439,6 +440,34 @@ impl Pki {
     }
 }
 
+/// A scratch directory (session files, key files), removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(what: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "embertls-{what}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create a scratch directory");
+        TempDir(dir)
+    }
+
+    /// A path in the directory (the file need not exist), as a `String` for command lines.
+    pub fn arg(&self, name: &str) -> String {
+        self.0.join(name).to_str().expect("UTF-8 path").to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 impl Drop for Pki {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
@@ -515,23 +544,29 @@ impl Validity {
 
 /// ring cannot generate RSA keys, so the RSA leaf key comes from the openssl CLI (PKCS#8).
 fn openssl_rsa_key() -> KeyPair {
+    openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+}
+
+/// An Ed25519 key from the openssl CLI: PKCS#8 v1, which every peer reads. ring (behind
+/// rcgen) writes v2, with the public key, which OpenSSL 3.0 and GnuTLS 3.7 refuse.
+fn openssl_ed25519_key() -> KeyPair {
+    openssl_key(&["-algorithm", "ED25519"])
+}
+
+/// `openssl genpkey ARGS` loaded into rcgen.
+fn openssl_key(args: &[&str]) -> KeyPair {
     let out = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
+        .arg("genpkey")
+        .args(args)
         .output()
         .expect("run openssl (a test dependency)");
     assert!(
         out.status.success(),
-        "openssl genpkey failed: {}",
+        "openssl genpkey {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let pem = String::from_utf8(out.stdout).expect("PEM is ASCII");
-    KeyPair::from_pem(&pem).expect("load the RSA key into rcgen")
+    KeyPair::from_pem(&pem).expect("load the key into rcgen")
 }
 
 /// PEM-encodes DER with 64-column lines, as RFC 7468 asks.
@@ -635,6 +670,12 @@ pub fn c_build_dir() -> PathBuf {
 /// libembertls.so with an rpath so it runs without LD_LIBRARY_PATH. Each name is compiled
 /// once per process; panics with the compiler's output when compilation fails.
 pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
+    build_c_with(name, sources, &[])
+}
+
+/// As [`build_c`], with extra compiler and linker flags (`flags`, e.g. sanitizers). A name
+/// is always built with the same flags.
+pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
     /// Program name -> (its sources, the executable).
     type Built = HashMap<String, (Vec<PathBuf>, PathBuf)>;
     static BUILT: Mutex<Option<Built>> = Mutex::new(None);
@@ -658,6 +699,7 @@ pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
     let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut cc = Command::new("cc");
     cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .args(flags)
         .arg("-I")
         .arg(include_dir())
         .args(&sources)
@@ -740,10 +782,20 @@ pub fn run_tool(cmd: &mut Command) -> String {
 
 /// Builds examples-c/NAME.c with examples-c/common.c, which all three examples share.
 fn build_example(name: &str) -> PathBuf {
+    example_with("", name, &[])
+}
+
+/// examples-c/NAME.c (with common.c) built with extra `flags` as the program
+/// example-NAME-VARIANT (example-NAME for an empty `variant`).
+pub fn example_with(variant: &str, name: &str, flags: &[&str]) -> PathBuf {
     let dir = manifest_dir().join("examples-c");
     let source = dir.join(format!("{name}.c"));
     let common = dir.join("common.c");
-    build_c(&format!("example-{name}"), &[&source, &common])
+    let program = match variant {
+        "" => format!("example-{name}"),
+        _ => format!("example-{name}-{variant}"),
+    };
+    build_c_with(&program, &[&source, &common], flags)
 }
 
 /// examples-c/client.c, built.
@@ -948,6 +1000,25 @@ impl Proc {
         self.stdout.snapshot()[..n].to_vec()
     }
 
+    /// Waits until `needle` occurs `times` times in the child's stdout (among whatever else
+    /// it prints). Panics (with its output) if stdout ends first or on timeout.
+    pub fn stdout_contains(&self, needle: &[u8], times: usize) {
+        let count = |data: &[u8]| count_occurrences(data, needle);
+        if !self
+            .stdout
+            .wait(Instant::now() + TIMEOUT, |d| count(d) >= times)
+        {
+            panic!(
+                "{}: expected {times} time(s) {:?} on stdout, seen {} (stdout ended or {TIMEOUT:?} passed); stdout:\n{}\nstderr:\n{}",
+                self.name,
+                String::from_utf8_lossy(needle),
+                count(&self.stdout.snapshot()),
+                String::from_utf8_lossy(&self.stdout.snapshot()),
+                self.stderr_now()
+            );
+        }
+    }
+
     /// Waits for a complete stdout line that `pick` maps to a value.
     pub fn stdout_line<T>(&self, pick: impl Fn(&str) -> Option<T>) -> T {
         self.line(&self.stdout, "stdout", pick)
@@ -1018,6 +1089,29 @@ impl Proc {
             stderr: String::from_utf8_lossy(&self.stderr.snapshot()).into_owned(),
         }
     }
+}
+
+impl Proc {
+    /// Ends a child that would run forever (a server without a connection limit): kills
+    /// it and returns what it wrote. The status is the signal's.
+    pub fn kill(mut self) -> Finished {
+        let _ = self.child.kill();
+        self.wait_for_exit()
+    }
+}
+
+/// How many times `needle` (not empty) occurs in `data`, overlaps not counted.
+pub fn count_occurrences(data: &[u8], needle: &[u8]) -> usize {
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(found) = data[at..]
+        .windows(needle.len())
+        .position(|window| window == needle)
+    {
+        count += 1;
+        at += found + needle.len();
+    }
+    count
 }
 
 impl Drop for Proc {
@@ -1197,6 +1291,11 @@ impl Summary {
             .get(key)
             .unwrap_or_else(|| panic!("summary has no {key}: {:?}", self.0))
     }
+
+    /// A field that only some lines have (`client_certs`, `exporter`).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
 }
 
 /// Every summary line in an example's stderr, in order.
@@ -1304,19 +1403,31 @@ impl OpensslServer {
     /// Serves the first certificate of `cert`, followed by those of `chain` (none when
     /// None), with `key`; `extra` are further s_server options.
     pub fn serve(cert: &Path, chain: Option<&Path>, key: &Path, extra: &[&str]) -> OpensslServer {
+        let mut all = vec!["-quiet", "-naccept", "1"];
+        all.extend(extra);
+        OpensslServer::launch(cert, chain, key, &all)
+    }
+
+    /// As [`OpensslServer::start`] without `-quiet` or `-naccept 1`: s_server reports each
+    /// connection on stdout (session, cipher, shared groups, "Reused session-id", the
+    /// client's certificate) among the data it receives. Its stdin lines are sent to the
+    /// client, but some (a lone "Q", "r", "k"...) are commands, and stdin EOF stops it.
+    pub fn start_verbose(pki: &Pki, name: &str, extra: &[&str]) -> OpensslServer {
+        OpensslServer::launch(
+            &pki.path(&format!("{name}-leaf.pem")),
+            Some(&pki.path("intermediate.pem")),
+            &pki.path(&format!("{name}.key")),
+            extra,
+        )
+    }
+
+    fn launch(cert: &Path, chain: Option<&Path>, key: &Path, extra: &[&str]) -> OpensslServer {
         let (proc, port) = spawn_listening("openssl s_server", |port| {
             let mut cmd = Command::new("openssl");
             // stdin stays an open pipe (Proc): s_server ends the connection on stdin EOF.
-            cmd.args([
-                "s_server",
-                "-quiet",
-                "-naccept",
-                "1",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .arg("-cert")
-            .arg(cert);
+            cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+                .arg("-cert")
+                .arg(cert);
             if let Some(chain) = chain {
                 cmd.arg("-cert_chain").arg(chain);
             }
@@ -1409,6 +1520,19 @@ pub fn python_echo_client(
     extra: &[&str],
     data: &[u8],
 ) -> HashMap<String, String> {
+    python_echo_client_reports(pki, addr, extra, data)
+        .pop()
+        .expect("one report at least")
+}
+
+/// As [`python_echo_client`], returning the report of each connection it made (two with
+/// `--resume`), each checked for the whole echo of `data`.
+pub fn python_echo_client_reports(
+    pki: &Pki,
+    addr: &str,
+    extra: &[&str],
+    data: &[u8],
+) -> Vec<HashMap<String, String>> {
     let mut cmd = Command::new("python3");
     cmd.arg(peer_script("echo_client.py"))
         .args(["--connect", addr, "--servername", "localhost"])
@@ -1420,17 +1544,155 @@ pub fn python_echo_client(
     proc.close_stdin();
     let out = proc.finish();
     assert_eq!(out.code(), 0, "python client failed:\n{}", out.stderr);
-    let report: HashMap<String, String> = out
-        .stdout_text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    // One block of key=value lines per connection, separated by an empty line.
+    let text = out.stdout_text();
+    let reports: Vec<HashMap<String, String>> = text
+        .split("\n\n")
+        .map(|block| {
+            block
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
         .collect();
-    assert_eq!(report["received"], data.len().to_string());
-    assert_eq!(
-        report["sha256"],
-        sha256_hex(data),
-        "what came back to the python client"
+    for report in &reports {
+        assert_eq!(report["received"], data.len().to_string(), "{text}");
+        assert_eq!(
+            report["sha256"],
+            sha256_hex(data),
+            "what came back to the python client"
+        );
+    }
+    reports
+}
+
+// ---------------------------------------------------------------------------------------
+// GnuTLS
+// ---------------------------------------------------------------------------------------
+
+/// A preload library that makes a server listen on 127.0.0.1 only, on a port the OS
+/// picks, and says which: gnutls-serv has no option for its address and binds every
+/// address of the host (IPv4 and IPv6) on the port it is given. Its `bind()` puts
+/// 127.0.0.1 port 0 in any IPv4 address, refuses IPv6 ones (gnutls-serv goes on without
+/// them) and prints `embertls-test: bound 127.0.0.1:PORT` on a line of its own to
+/// stderr. It also makes stdout line-buffered, so what the server reports about each
+/// connection can be read as it happens.
+const LOOPBACK_BIND_C: &str = r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+__attribute__((constructor)) static void line_buffered_stdout(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    int (*real_bind)(int, const struct sockaddr *, socklen_t);
+    struct sockaddr_in lo;
+    socklen_t n = sizeof lo;
+
+    *(void **)&real_bind = dlsym(RTLD_NEXT, "bind");
+    if (addr->sa_family == AF_INET6) {
+        errno = EADDRNOTAVAIL;
+        return -1;
+    }
+    if (addr->sa_family != AF_INET || len < sizeof lo)
+        return real_bind(fd, addr, len);
+    memcpy(&lo, addr, sizeof lo);
+    lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lo.sin_port = 0;
+    if (real_bind(fd, (const struct sockaddr *)&lo, sizeof lo) != 0)
+        return -1;
+    if (getsockname(fd, (struct sockaddr *)&lo, &n) == 0)
+        fprintf(stderr, "\nembertls-test: bound 127.0.0.1:%u\n", ntohs(lo.sin_port));
+    return 0;
+}
+"#;
+
+/// [`LOOPBACK_BIND_C`] built (once per process) into target/<profile>/c-tests/.
+fn loopback_bind_library() -> PathBuf {
+    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut built = lock(&BUILT);
+    if let Some(lib) = built.as_ref() {
+        return lib.clone();
+    }
+    let dir = c_build_dir();
+    let source = dir.join(format!(".loopback-bind.{}.c", std::process::id()));
+    let tmp = dir.join(format!(".loopback-bind.{}.so", std::process::id()));
+    let lib = dir.join("loopback-bind.so");
+    fs::write(&source, LOOPBACK_BIND_C).expect("write the preload source");
+    run_tool(
+        Command::new("cc")
+            .args([
+                "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+            ])
+            .arg(&tmp)
+            .arg(&source)
+            .arg("-ldl"),
     );
-    report
+    let _ = fs::remove_file(&source);
+    // Renamed into place, as build_c does: another process may have it preloaded.
+    fs::rename(&tmp, &lib).expect("move the preload library into place");
+    *built = Some(lib.clone());
+    lib
+}
+
+/// `gnutls-serv --echo` on 127.0.0.1 (see [`LOOPBACK_BIND_C`]). It serves until killed:
+/// [`GnutlsServer::stop`] ends it and returns its report of each connection.
+pub struct GnutlsServer {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl GnutlsServer {
+    /// Serves the chain `NAME.pem` / `NAME.key` of the PKI, echoing what clients send;
+    /// `extra` are further gnutls-serv options (`--priority`, `--require-client-cert`...).
+    pub fn start(pki: &Pki, name: &str, extra: &[&str]) -> GnutlsServer {
+        let mut cmd = Command::new("gnutls-serv");
+        // The port is required but ignored: the preloaded bind() asks the OS for one.
+        cmd.env("LD_PRELOAD", loopback_bind_library())
+            .args(["--echo", "--port", "1", "--x509certfile"])
+            .arg(pki.path(&format!("{name}.pem")))
+            .arg("--x509keyfile")
+            .arg(pki.path(&format!("{name}.key")))
+            .args(extra);
+        let proc = Proc::spawn("gnutls-serv", cmd);
+        let port = proc.stderr_line(|line| {
+            line.strip_prefix("embertls-test: bound 127.0.0.1:")?
+                .trim()
+                .parse()
+                .ok()
+        });
+        GnutlsServer { proc, port }
+    }
+
+    /// "127.0.0.1:PORT".
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server and returns what it printed: a block per connection on stdout,
+    /// each starting with "* Accepted connection from".
+    pub fn stop(self) -> Finished {
+        self.proc.kill()
+    }
+}
+
+/// `gnutls-cli` connecting to `addr`, verifying the server against ca.pem as "localhost"
+/// (sent as SNI too), then `extra`. Its report and the data it receives share stdout.
+pub fn gnutls_cli(pki: &Pki, addr: &str, extra: &[&str]) -> Proc {
+    let (host, port) = addr.rsplit_once(':').expect("HOST:PORT");
+    let mut cmd = Command::new("gnutls-cli");
+    cmd.args(["--port", port, "--sni-hostname", "localhost"])
+        .args(["--verify-hostname", "localhost", "--x509cafile"])
+        .arg(pki.path("ca.pem"))
+        .args(extra)
+        .arg(host);
+    Proc::spawn("gnutls-cli", cmd)
 }

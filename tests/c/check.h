@@ -89,7 +89,8 @@ ember_result trust_last_error(const void *trust, char *buf, size_t len, size_t *
 const char *conn_detail(const ember_conn *conn);
 const char *cfg_detail(const ember_config *cfg);
 const char *trust_detail(const ember_trust *trust);
-/* Whole file into a malloc'd buffer (NULL and a check failure when unreadable). */
+/* Whole file into a malloc'd buffer, with a NUL after its *len bytes (NULL and a check failure
+ * when unreadable). */
 uint8_t *read_file(const char *path, size_t *len);
 /* The first PEM block (a certificate, a CRL, ...) of the PKI file `file`, decoded to DER into
  * a malloc'd buffer (NULL and a check failure on failure). */
@@ -210,5 +211,9 @@ void run_mtls_cases(void);      /* t_mtls.c */
 void run_revocation_cases(void); /* t_revocation.c */
 void run_session_cases(void);   /* t_sessions.c */
 void run_trace_cases(void);     /* t_trace.c */
+void run_misuse_cases(void);    /* t_misuse.c */
+void run_fault_cases(void);     /* t_faults.c */
+void run_lifetime_cases(void);  /* t_lifetime.c */
+void run_selftest_cases(void);  /* t_selftest.c: only with EMBER_TEST_SELFTEST=1 */
 
 #endif

@@ -79,6 +79,12 @@ uint8_t *read_file(const char *path, size_t *len)
     }
     CHECK_MSG(!ferror(f), "cannot read %s", path);
     fclose(f);
+    /* A NUL after the contents, so text files can be searched with the string functions
+     * (strstr read past the end of a file that fills its buffer exactly; ASan's
+     * strict_string_checks saw it). */
+    if (n == cap)
+        data = xrealloc(data, n + 1);
+    data[n] = '\0';
     *len = n;
     return data;
 out:
