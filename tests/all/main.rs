@@ -2,8 +2,9 @@
 //! test PKI are built once per run and shared.
 //!
 //! Needs, besides cargo: a C compiler (`cc`), the `openssl` command (3.x) and `python3`
-//! with its `ssl` module.
+//! with its `ssl` module; the benchmark's smoke test also libssl's headers (libssl-dev).
 
+mod bench_smoke;
 mod capi;
 mod header;
 mod interop;
