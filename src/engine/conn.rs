@@ -791,6 +791,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::engine::config::TLS1_3;
     use crate::engine::sessions::SessionCache;
     use crate::engine::Trust;
 
@@ -1132,5 +1133,32 @@ mod tests {
             hello.2
         );
         assert!(hello.2.contains("server_name localhost"), "{}", hello.2);
+    }
+
+    #[test]
+    fn chosen_suites_and_groups_are_negotiated_and_bad_ids_refused() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg.set_cipher_suites(&[0x1303, 0x1301]).unwrap();
+        client_cfg.set_groups(&[0x0018]).unwrap();
+        let (client, server) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(client.cipher_suite(), Some(0x1303));
+        assert_eq!(server.cipher_suite(), Some(0x1303));
+        assert_eq!(client.kx_group(), Some(0x0018));
+
+        let cfg = Config::new(Role::Client).unwrap();
+        let refused = cfg.set_cipher_suites(&[0x1301, 0x0035]).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidArg);
+        assert!(refused.detail().contains("0x0035"), "{}", refused.detail());
+        assert_eq!(
+            cfg.set_groups(&[0x001d, 0x001d]).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
+        // TLS 1.2 suites only, TLS 1.3 only: no usable suite, refused when connecting.
+        cfg.set_versions(TLS1_3, TLS1_3).unwrap();
+        cfg.set_cipher_suites(&[0xc02b]).unwrap();
+        assert_eq!(
+            Conn::new(&cfg, Some("localhost")).err().map(|e| e.kind()),
+            Some(ErrorKind::InvalidArg)
+        );
     }
 }
