@@ -1,5 +1,6 @@
-//! Generates include/embertls.h from src/capi with cbindgen, and tells the crate which
-//! rustls version it was built with.
+//! Generates include/embertls.h from src/capi with cbindgen, tells the crate which rustls
+//! version it was built with, and gives the shared library its soname when it is built for
+//! installation.
 
 use std::env;
 use std::fs;
@@ -15,6 +16,7 @@ fn main() {
         "cargo:rustc-env=EMBER_RUSTLS_VERSION={}",
         locked_version(&crate_dir, "rustls")
     );
+    soname();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is valid");
@@ -37,6 +39,25 @@ fn main() {
         fs::create_dir_all(committed.parent().expect("include/ has a parent"))
             .expect("include/ can be made");
         fs::write(&committed, &text).expect("include/embertls.h is writable");
+    }
+}
+
+/// `make` (the top-level Makefile) builds with EMBERTLS_SONAME=1: the installed
+/// libembertls.so.X.Y.Z then carries the soname libembertls.so.X, the name programs linked
+/// against it record and the dynamic loader looks for. A plain `cargo build` leaves it out,
+/// so programs linked against target/*/libembertls.so (the tests, examples-c/Makefile) find
+/// that file by its own name, with no libembertls.so.X link beside it.
+///
+/// Which symbols the library exports needs no flag: rustc gives a cdylib a linker version
+/// script that exports exactly its `#[no_mangle]` functions (and makes everything else
+/// local), and tests/all/packaging.rs checks them against packaging/embertls.symbols. A
+/// second version script cannot narrow it: GNU ld refuses two anonymous version scripts,
+/// and lld merges them with rustc's exact names taking precedence.
+fn soname() {
+    println!("cargo:rerun-if-env-changed=EMBERTLS_SONAME");
+    if env::var_os("EMBERTLS_SONAME").is_some_and(|v| v == "1") {
+        let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libembertls.so.{major}");
     }
 }
 
@@ -73,6 +94,11 @@ fn header_preamble() -> String {
  * the full length reported, or are static.
  */
 
+/* The include guard is written here, not by cbindgen, so that the macros before the
+ * declarations and after them are inside it. */
+#ifndef EMBERTLS_H
+#define EMBERTLS_H
+
 #define EMBER_VERSION_MAJOR {major}
 #define EMBER_VERSION_MINOR {minor}
 #define EMBER_VERSION_PATCH {patch}
@@ -100,4 +126,6 @@ const TRAILER: &str = r#"
 #define EMBER_RESULT_IS_CERT_ERROR(r) (EMBER_RESULT_CLASS(r) == 300)
 #define EMBER_RESULT_IS_HANDSHAKE_ERROR(r) (EMBER_RESULT_CLASS(r) == 400)
 #define EMBER_RESULT_IS_INTERNAL_ERROR(r) (EMBER_RESULT_CLASS(r) == 500)
+
+#endif /* EMBERTLS_H */
 "#;

@@ -100,8 +100,29 @@ pub(crate) unsafe fn arg_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
+        // No object is that large: the length is wrong (e.g. SIZE_MAX or a negative int).
+        (false, _) if len > isize::MAX as usize => Err(ember_result::EMBER_ERR_INVALID_ARG),
         // SAFETY: non-NULL, and per this function's contract valid for `len` bytes.
         (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+    }
+}
+
+/// The caller's array of `count` 16-bit values (IANA ids). NULL is allowed only with
+/// `count == 0`.
+///
+/// # Safety
+/// When `count > 0`, `ptr` is NULL or points to `count` readable, aligned values that stay
+/// unchanged during `'a`.
+pub(crate) unsafe fn arg_u16s<'a>(
+    ptr: *const u16,
+    count: usize,
+) -> Result<&'a [u16], ember_result> {
+    match (ptr.is_null(), count) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
+        (false, _) if count > isize::MAX as usize / 2 => Err(ember_result::EMBER_ERR_INVALID_ARG),
+        // SAFETY: non-NULL, and per this function's contract valid for `count` values.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, count) }),
     }
 }
 
@@ -114,6 +135,8 @@ pub(crate) unsafe fn arg_buf<'a>(ptr: *mut u8, len: usize) -> Result<&'a mut [u8
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&mut []),
         (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
+        // No object is that large: the length is wrong (e.g. SIZE_MAX or a negative int).
+        (false, _) if len > isize::MAX as usize => Err(ember_result::EMBER_ERR_INVALID_ARG),
         // SAFETY: non-NULL, and per this function's contract valid for `len` bytes.
         (false, _) => Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) }),
     }

@@ -205,3 +205,41 @@ fn every_name_in_the_header_has_the_prefix() {
         "names in embertls.h without the ember_/EMBER_ prefix: {unprefixed:?}"
     );
 }
+
+#[test]
+fn the_readme_cpp_example_compiles_warning_free() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let code = readme
+        .split("```cpp\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README.md has a C++ example");
+    // The example is a function body using a connected socket `sock`.
+    let source = crate::support::c_build_dir().join("readme_example.cpp");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <array>\n#include <iostream>\n#include \"embertls.hpp\"\n\n\
+             void readme_example(int sock) {{\n{code}}}\n"
+        ),
+    )
+    .expect("write the example");
+    let out = Command::new("c++")
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+        ])
+        .arg(crate::support::include_dir())
+        .arg(&source)
+        .output()
+        .expect("c++ runs");
+    assert!(
+        out.status.success(),
+        "the README's C++ example does not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,13 +1,18 @@
 //! The integration tests, one binary (`cargo test --test all`) so the C programs and the
 //! test PKI are built once per run and shared.
 //!
-//! Needs, besides cargo: a C compiler (`cc`), the `openssl` command (3.x) and `python3`
-//! with its `ssl` module; the benchmark's smoke test also libssl's headers (libssl-dev).
+//! Needs, besides cargo: a C compiler (`cc`), a C++ compiler (`c++`), the `openssl` command
+//! (3.x), `python3` with its `ssl` and `venv` modules (pytest is installed in a venv: see
+//! python.rs), and for the packaging tests `make`, `pkg-config`, `cmake` and binutils
+//! (`nm`, `readelf`); the benchmark's smoke test also libssl's headers (libssl-dev).
 
 mod bench_smoke;
 mod capi;
+mod cpp;
 mod header;
 mod interop;
+mod packaging;
+mod python;
 mod session_interop;
 mod support;
 mod trust_interop;

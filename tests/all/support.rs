@@ -681,6 +681,63 @@ pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
     exe
 }
 
+/// As [`build_c`] for C++ sources: compiles them with `c++ -std=STD -Wall -Wextra -Werror`
+/// (so include/embertls.hpp must compile warning-free in that dialect) into the program
+/// `name`, linked against libembertls.so with an rpath. Once per name and process.
+pub fn build_cpp(name: &str, std: &str, sources: &[&Path]) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = lock(&BUILT);
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(exe) = built.get(name) {
+        return exe.clone();
+    }
+    let lib = lib_dir();
+    let out_dir = c_build_dir();
+    let exe = out_dir.join(name);
+    // Built beside and renamed into place, as build_c does.
+    let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut cxx = Command::new("c++");
+    cxx.arg(format!("-std={std}"))
+        .args(["-Wall", "-Wextra", "-Werror", "-g", "-I"])
+        .arg(include_dir())
+        .args(sources)
+        .arg("-o")
+        .arg(&tmp)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lembertls")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    let out = cxx.output().expect("run c++ (g++)");
+    if !out.status.success() {
+        let _ = fs::remove_file(&tmp);
+        panic!(
+            "compiling {name} failed: {cxx:?}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fs::rename(&tmp, &exe).expect("move the compiled program into place");
+    built.insert(name.to_owned(), exe.clone());
+    exe
+}
+
+/// Runs a build tool (make, pkg-config, cmake, cc...) to completion and returns its stdout;
+/// panics with everything it printed when it fails. No timeout: a build takes what it takes
+/// (a first release build, minutes), and these tools do not wait for peers.
+pub fn run_tool(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Builds examples-c/NAME.c with examples-c/common.c, which all three examples share.
 fn build_example(name: &str) -> PathBuf {
     let dir = manifest_dir().join("examples-c");
