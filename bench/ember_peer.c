@@ -4,11 +4,8 @@
  *
  * Configs as an application would make them: a server config with the certificate chain
  * (tickets on, as by default), a client config trusting ca.pem whose session cache is on
- * only for resumption (size 0 otherwise, so every handshake is a full one).
- *
- * embertls has no call to choose cipher suites: a connection always negotiates the first
- * of rustls' defaults (TLS_AES_256_GCM_SHA384), and bulk figures for the other suites come
- * out as unsupported.
+ * only for resumption (size 0 otherwise, so every handshake is a full one). A bulk figure
+ * limits both sides to the measured suite with ember_config_set_cipher_suites.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +46,9 @@ static peer_ctx *setup(const struct setup *s)
         (r = ember_trust_add_pem_file(trust, s->ca)) != EMBER_OK ||
         (r = ember_config_set_trust(ctx->client, trust)) != EMBER_OK ||
         (!s->resume && (r = ember_config_set_session_cache_size(ctx->client, 0)) != EMBER_OK) ||
+        (s->suite != 0 &&
+         ((r = ember_config_set_cipher_suites(ctx->client, &s->suite, 1)) != EMBER_OK ||
+          (r = ember_config_set_cipher_suites(ctx->server, &s->suite, 1)) != EMBER_OK)) ||
         (s->tls12_only &&
          ((r = ember_config_set_versions(ctx->client, EMBER_TLS1_2, EMBER_TLS1_2)) != EMBER_OK ||
           (r = ember_config_set_versions(ctx->server, EMBER_TLS1_2, EMBER_TLS1_2)) != EMBER_OK))) {
