@@ -697,6 +697,41 @@ ember_result ember_config_set_verify_callback(ember_config *cfg,
 ember_result ember_config_set_alpn(ember_config *cfg, const char *const *protocols, size_t count);
 
 /**
+ * ember_config_set_cipher_suites limits the cipher suites connections made from `cfg`
+ * offer (client) or accept (server) to the `count` IANA ids at `suites` (e.g. 0x1301
+ * TLS_AES_128_GCM_SHA256, 0xc02b TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), in this order
+ * of preference; a server picks by its own order. TLS 1.3 and TLS 1.2 suites are distinct:
+ * list some of each for both versions. `count` 0 restores the defaults (every suite
+ * embertls offers: AES-256-GCM, AES-128-GCM and ChaCha20-Poly1305, ECDHE only for TLS 1.2).
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when an id is not a suite embertls offers (RSA
+ * key transport and CBC suites never are) or is listed twice (nothing changes then; the
+ * detail lists what is offered); EMBER_ERR_CONFIG_FROZEN once connections were made;
+ * EMBER_ERR_NULL_ARG when `cfg` is NULL, or `suites` is NULL with `count` > 0. A list with
+ * no suite for the versions the config allows makes ember_conn_new() fail with
+ * EMBER_ERR_INVALID_ARG.
+ *
+ * Ownership: the ids are copied. Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_cipher_suites(ember_config *cfg,
+                                            const uint16_t *suites,
+                                            size_t count);
+
+/**
+ * ember_config_set_groups limits the key-exchange groups connections made from `cfg` use
+ * to the `count` IANA ids at `groups` (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1),
+ * in this order of preference (a client sends a key share for the first). `count` 0
+ * restores the defaults (all three, X25519 first).
+ *
+ * Returns EMBER_OK; EMBER_ERR_INVALID_ARG when an id is not a group embertls offers or is
+ * listed twice (nothing changes then); EMBER_ERR_CONFIG_FROZEN once connections were made;
+ * EMBER_ERR_NULL_ARG when `cfg` is NULL, or `groups` is NULL with `count` > 0.
+ *
+ * Ownership: the ids are copied. Threads: one thread at a time until the config is frozen.
+ */
+ember_result ember_config_set_groups(ember_config *cfg, const uint16_t *groups, size_t count);
+
+/**
  * ember_config_add_cert_pem_file loads a certificate chain (PEM, leaf first, then
  * intermediates) and its private key (PEM: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"
  * or SEC1 "EC PRIVATE KEY"; RSA, ECDSA P-256/P-384 or Ed25519) from two files, and checks

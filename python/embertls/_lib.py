@@ -131,6 +131,8 @@ _PROTOTYPES = {
     "ember_config_new": (RESULT, [c_int, POINTER(P_CONFIG)]),
     "ember_config_free": (None, [P_CONFIG]),
     "ember_config_set_versions": (RESULT, [P_CONFIG, c_uint16, c_uint16]),
+    "ember_config_set_cipher_suites": (RESULT, [P_CONFIG, POINTER(c_uint16), c_size_t]),
+    "ember_config_set_groups": (RESULT, [P_CONFIG, POINTER(c_uint16), c_size_t]),
     "ember_config_set_trust": (RESULT, [P_CONFIG, P_TRUST]),
     "ember_config_set_client_auth": (RESULT, [P_CONFIG, c_int]),
     "ember_config_set_verify_callback": (RESULT, [P_CONFIG, VERIFY_CB, c_void_p]),

@@ -121,6 +121,29 @@ pub(crate) unsafe fn arg_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8
     }
 }
 
+/// The caller's array of `count` 16-bit values (IANA ids). NULL is allowed only with
+/// `count == 0`; a `count` larger than any array can be is EMBER_ERR_INVALID_ARG
+/// ([`arg_count`]).
+///
+/// # Safety
+/// When `count > 0`, `ptr` is NULL or points to `count` readable, aligned values that stay
+/// unchanged during `'a`.
+pub(crate) unsafe fn arg_u16s<'a>(
+    ptr: *const u16,
+    count: usize,
+) -> Result<&'a [u16], ember_result> {
+    match (ptr.is_null(), count) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
+        (false, _) => {
+            arg_count::<u16>(count)?;
+            // SAFETY: non-NULL, at most isize::MAX bytes, and per this function's contract
+            // valid for `count` values.
+            Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+        }
+    }
+}
+
 /// The caller's output buffer. NULL is allowed only with `len == 0`; a `len` larger than any
 /// buffer can be is EMBER_ERR_INVALID_ARG ([`arg_count`]).
 ///

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use super::boundary::{
-    arg_bytes, arg_count, arg_mut, arg_ref, arg_str, code, copy_text, free_handle, guard,
+    arg_bytes, arg_count, arg_mut, arg_ref, arg_str, arg_u16s, code, copy_text, free_handle, guard,
     guard_result, into_handle,
 };
 use super::error::ember_result;
@@ -267,6 +267,57 @@ pub extern "C" fn ember_config_set_alpn(
             })
             .collect::<Result<Vec<_>, _>>()?;
         cfg.inner.set_alpn(names).map_err(code)
+    })
+}
+
+/// ember_config_set_cipher_suites limits the cipher suites connections made from `cfg`
+/// offer (client) or accept (server) to the `count` IANA ids at `suites` (e.g. 0x1301
+/// TLS_AES_128_GCM_SHA256, 0xc02b TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), in this order
+/// of preference; a server picks by its own order. TLS 1.3 and TLS 1.2 suites are distinct:
+/// list some of each for both versions. `count` 0 restores the defaults (every suite
+/// embertls offers: AES-256-GCM, AES-128-GCM and ChaCha20-Poly1305, ECDHE only for TLS 1.2).
+///
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when an id is not a suite embertls offers (RSA
+/// key transport and CBC suites never are) or is listed twice (nothing changes then; the
+/// detail lists what is offered); EMBER_ERR_CONFIG_FROZEN once connections were made;
+/// EMBER_ERR_NULL_ARG when `cfg` is NULL, or `suites` is NULL with `count` > 0. A list with
+/// no suite for the versions the config allows makes ember_conn_new() fail with
+/// EMBER_ERR_INVALID_ARG.
+///
+/// Ownership: the ids are copied. Threads: one thread at a time until the config is frozen.
+#[no_mangle]
+pub extern "C" fn ember_config_set_cipher_suites(
+    cfg: *mut ember_config,
+    suites: *const u16,
+    count: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, `suites` holds `count` ids, per the header.
+        let (cfg, suites) = unsafe { (arg_ref(cfg)?, arg_u16s(suites, count)?) };
+        cfg.inner.set_cipher_suites(suites).map_err(code)
+    })
+}
+
+/// ember_config_set_groups limits the key-exchange groups connections made from `cfg` use
+/// to the `count` IANA ids at `groups` (0x001d X25519, 0x0017 secp256r1, 0x0018 secp384r1),
+/// in this order of preference (a client sends a key share for the first). `count` 0
+/// restores the defaults (all three, X25519 first).
+///
+/// Returns EMBER_OK; EMBER_ERR_INVALID_ARG when an id is not a group embertls offers or is
+/// listed twice (nothing changes then); EMBER_ERR_CONFIG_FROZEN once connections were made;
+/// EMBER_ERR_NULL_ARG when `cfg` is NULL, or `groups` is NULL with `count` > 0.
+///
+/// Ownership: the ids are copied. Threads: one thread at a time until the config is frozen.
+#[no_mangle]
+pub extern "C" fn ember_config_set_groups(
+    cfg: *mut ember_config,
+    groups: *const u16,
+    count: usize,
+) -> ember_result {
+    guard_result(|| {
+        // SAFETY: `cfg` is NULL or a live handle, `groups` holds `count` ids, per the header.
+        let (cfg, groups) = unsafe { (arg_ref(cfg)?, arg_u16s(groups, count)?) };
+        cfg.inner.set_groups(groups).map_err(code)
     })
 }
 

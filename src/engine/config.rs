@@ -16,6 +16,8 @@ use rustls::{
     SupportedProtocolVersion,
 };
 
+use rustls::crypto::CryptoProvider;
+
 use super::error::{Error, ErrorKind};
 use super::keylog::{KeyLogSink, Secrets};
 use super::revocation::Revocation;
@@ -25,7 +27,7 @@ use super::tickets::Tickets;
 use super::trace::Tracer;
 use super::trust::{Anchors, Trust};
 use super::verify::{Check, ClientVerifier, ServerVerifier};
-use super::{credentials, lock, provider};
+use super::{credentials, lock, names, provider};
 
 /// Which end of the connection a config makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,10 @@ struct State {
     verify: Option<Arc<Check>>,
     /// Application protocols, most preferred first (ALPN).
     alpn: Vec<Vec<u8>>,
+    /// The cipher suites and key-exchange groups offered, most preferred first (IANA ids);
+    /// empty for the provider's defaults.
+    suites: Vec<u16>,
+    groups: Vec<u16>,
     /// Client: its own cache's capacity (0: no resumption), unless it shares `shared_cache`.
     /// Server: the in-memory session store's capacity (0: none), unless `store` is set.
     cache_size: usize,
@@ -116,6 +122,8 @@ impl Config {
                 client_auth: None,
                 verify: None,
                 alpn: Vec::new(),
+                suites: Vec::new(),
+                groups: Vec::new(),
                 cache_size: sessions::DEFAULT_CAPACITY,
                 shared_cache: None,
                 store: None,
@@ -211,6 +219,36 @@ impl Config {
                 ));
             }
             state.alpn = protocols;
+            Ok(())
+        })
+    }
+
+    /// Limits the cipher suites to `suites` (IANA ids), in this order of preference; an
+    /// empty list restores the defaults. `InvalidArg` naming an id embertls does not offer.
+    pub fn set_cipher_suites(&self, suites: &[u16]) -> Result<(), Error> {
+        self.change(|state| {
+            let ids: Vec<u16> = provider()
+                .cipher_suites
+                .iter()
+                .map(|s| u16::from(s.suite()))
+                .collect();
+            check_offered(suites, &ids, "cipher suite", names::cipher_suite_name)?;
+            state.suites = suites.to_vec();
+            Ok(())
+        })
+    }
+
+    /// Limits the key-exchange groups to `groups` (IANA ids), in this order of preference;
+    /// an empty list restores the defaults. `InvalidArg` naming an id embertls does not offer.
+    pub fn set_groups(&self, groups: &[u16]) -> Result<(), Error> {
+        self.change(|state| {
+            let ids: Vec<u16> = provider()
+                .kx_groups
+                .iter()
+                .map(|g| u16::from(g.name()))
+                .collect();
+            check_offered(groups, &ids, "key-exchange group", names::group_name)?;
+            state.groups = groups.to_vec();
             Ok(())
         })
     }
@@ -412,6 +450,7 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
     };
     let certs = (!state.certs.is_empty()).then(|| Arc::new(CertChooser::new(&state.certs)));
     let trace = state.tracer.is_some();
+    let provider = config_provider(state)?;
     let anchors = match &state.trust {
         Some(trust) => Some(trust.freeze()?),
         None => None,
@@ -452,7 +491,7 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                 }
                 None => (make_verifier()?, make_resolver()),
             };
-            let mut config = ClientConfig::builder_with_provider(provider())
+            let mut config = ClientConfig::builder_with_provider(provider)
                 .with_protocol_versions(&versions)
                 .map_err(internal)?
                 .dangerous()
@@ -475,7 +514,7 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
                      ember_config_add_cert_pem_file before making connections",
                 )
             })?;
-            let builder = ServerConfig::builder_with_provider(provider())
+            let builder = ServerConfig::builder_with_provider(provider)
                 .with_protocol_versions(&versions)
                 .map_err(internal)?;
             let mode = state.client_auth.unwrap_or(if anchors.is_some() {
@@ -522,6 +561,87 @@ fn build(role: Role, state: &State) -> Result<Built, Error> {
             Ok(Built::Server(Arc::new(config)))
         }
     }
+}
+
+/// `InvalidArg` unless every id of `wanted` is one of `offered` (each once).
+fn check_offered(
+    wanted: &[u16],
+    offered: &[u16],
+    what: &str,
+    name: fn(u16) -> Option<&'static std::ffi::CStr>,
+) -> Result<(), Error> {
+    let label = |id: u16| match name(id).and_then(|n| n.to_str().ok()) {
+        Some(n) => format!("0x{id:04x} ({n})"),
+        None => format!("0x{id:04x}"),
+    };
+    for (i, id) in wanted.iter().enumerate() {
+        if !offered.contains(id) {
+            let choices: Vec<String> = offered.iter().map(|o| label(*o)).collect();
+            return Err(Error::new(
+                ErrorKind::InvalidArg,
+                format!(
+                    "{} is not a {what} embertls offers; it offers {}",
+                    label(*id),
+                    choices.join(", ")
+                ),
+            ));
+        }
+        if wanted[..i].contains(id) {
+            return Err(Error::new(
+                ErrorKind::InvalidArg,
+                format!("{} is listed twice", label(*id)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The crypto provider a config's connections use: the engine's, with its suites and groups
+/// limited (and ordered) as the config says. `InvalidArg` when no chosen suite exists for
+/// the chosen versions.
+fn config_provider(state: &State) -> Result<Arc<CryptoProvider>, Error> {
+    if state.suites.is_empty() && state.groups.is_empty() {
+        return Ok(provider());
+    }
+    let mut custom = (*provider()).clone();
+    if !state.suites.is_empty() {
+        custom.cipher_suites = state
+            .suites
+            .iter()
+            .filter_map(|id| {
+                custom
+                    .cipher_suites
+                    .iter()
+                    .find(|s| u16::from(s.suite()) == *id)
+                    .copied()
+            })
+            .collect();
+        let usable = custom.cipher_suites.iter().any(|s| {
+            let v = u16::from(s.version().version);
+            (state.min_version..=state.max_version).contains(&v)
+        });
+        if !usable {
+            return Err(Error::new(
+                ErrorKind::InvalidArg,
+                "none of the cipher suites set with ember_config_set_cipher_suites belongs to \
+                 a TLS version this config allows (TLS 1.3 and TLS 1.2 suites are distinct)",
+            ));
+        }
+    }
+    if !state.groups.is_empty() {
+        custom.kx_groups = state
+            .groups
+            .iter()
+            .filter_map(|id| {
+                custom
+                    .kx_groups
+                    .iter()
+                    .find(|g| u16::from(g.name()) == *id)
+                    .copied()
+            })
+            .collect();
+    }
+    Ok(Arc::new(custom))
 }
 
 /// Where the secrets of a config's connections go: nowhere unless someone listens.

@@ -12,6 +12,7 @@
 //! Bytes to send are always collected in one outgoing buffer, whatever the mode, so
 //! `pending_output` is exact and a partial write by the transport loses nothing.
 
+use std::cell::OnceCell;
 use std::io::{self, Read, Write};
 
 use rustls::pki_types::ServerName;
@@ -94,9 +95,14 @@ pub struct Conn {
     unprocessed: bool,
     server_name: Option<String>,
     peer_alert: Option<u8>,
-    /// The peer's certificate chain (DER, leaf first), copied once rustls has it and never
-    /// changed afterwards, so borrowed pointers into it stay valid while the Conn lives.
-    peer_certs: Option<Vec<Vec<u8>>>,
+    /// The peer's certificate chain (DER, leaf first), copied from rustls the first time it
+    /// is asked for and never changed afterwards, so borrowed pointers into it stay valid
+    /// while the Conn lives. Copied on demand: most connections never ask, and an idle
+    /// connection should not hold the chain twice.
+    peer_certs: OnceCell<Vec<Vec<u8>>>,
+    /// Whether the outgoing buffer was given back once the handshake's flights left: an
+    /// idle connection keeps no buffer sized for a certificate chain.
+    handshake_buffer_released: bool,
     last_error: Option<Error>,
     id: u64,
     /// Set when the config traces handshakes.
@@ -173,7 +179,8 @@ impl Conn {
             unprocessed: false,
             server_name: server_name.map(str::to_owned),
             peer_alert: None,
-            peer_certs: None,
+            peer_certs: OnceCell::new(),
+            handshake_buffer_released: false,
             last_error: None,
             id,
             trace: config.tracer().map(|tracer| Trace {
@@ -397,7 +404,14 @@ impl Conn {
     /// client once the server's certificate was received and verified, on a server once the
     /// client's was. None before that, and on a server whose client presented none.
     pub fn peer_certificates(&self) -> Option<&[Vec<u8>]> {
-        self.peer_certs.as_deref()
+        if let Some(chain) = self.peer_certs.get() {
+            return Some(chain);
+        }
+        let chain = self.tls.peer_certificates().filter(|c| !c.is_empty())?;
+        Some(
+            self.peer_certs
+                .get_or_init(|| chain.iter().map(|cert| cert.as_ref().to_vec()).collect()),
+        )
     }
 
     /// The application protocol agreed with ALPN, if any.
@@ -680,13 +694,6 @@ impl Conn {
         if handshaking && !self.tls.is_handshaking() && result.is_ok() {
             self.completed();
         }
-        if handshaking && self.peer_certs.is_none() {
-            self.peer_certs = self
-                .tls
-                .peer_certificates()
-                .filter(|chain| !chain.is_empty())
-                .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect());
-        }
         match result {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -780,13 +787,20 @@ impl Conn {
     fn consume_output(&mut self, n: usize) {
         self.out_start += n;
         if self.out_start == self.out.len() {
-            self.out.clear();
             self.out_start = 0;
+            if !self.handshake_buffer_released && !self.tls.is_handshaking() {
+                // The last handshake flight (and a server's tickets) left: give the buffer
+                // back. Data records grow a new one, kept from then on (no allocation per
+                // record).
+                self.out = Vec::new();
+                self.handshake_buffer_released = true;
+            } else {
+                self.out.clear();
+            }
         }
     }
 }
 
-/// Lets rustls read from and write to a [`Transport`].
 impl Trace {
     /// Shows bytes going one way to that direction's hello scanner, while it reads.
     fn scan(&mut self, direction: Direction, bytes: &[u8]) {
@@ -824,6 +838,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::engine::config::TLS1_3;
     use crate::engine::sessions::SessionCache;
     use crate::engine::Trust;
 
@@ -1202,5 +1217,32 @@ mod tests {
             hello.2
         );
         assert!(hello.2.contains("server_name localhost"), "{}", hello.2);
+    }
+
+    #[test]
+    fn chosen_suites_and_groups_are_negotiated_and_bad_ids_refused() {
+        let (client_cfg, server_cfg) = configs(&["localhost"]);
+        client_cfg.set_cipher_suites(&[0x1303, 0x1301]).unwrap();
+        client_cfg.set_groups(&[0x0018]).unwrap();
+        let (client, server) = handshaken(&client_cfg, &server_cfg);
+        assert_eq!(client.cipher_suite(), Some(0x1303));
+        assert_eq!(server.cipher_suite(), Some(0x1303));
+        assert_eq!(client.kx_group(), Some(0x0018));
+
+        let cfg = Config::new(Role::Client).unwrap();
+        let refused = cfg.set_cipher_suites(&[0x1301, 0x0035]).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidArg);
+        assert!(refused.detail().contains("0x0035"), "{}", refused.detail());
+        assert_eq!(
+            cfg.set_groups(&[0x001d, 0x001d]).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
+        // TLS 1.2 suites only, TLS 1.3 only: no usable suite, refused when connecting.
+        cfg.set_versions(TLS1_3, TLS1_3).unwrap();
+        cfg.set_cipher_suites(&[0xc02b]).unwrap();
+        assert_eq!(
+            Conn::new(&cfg, Some("localhost")).err().map(|e| e.kind()),
+            Some(ErrorKind::InvalidArg)
+        );
     }
 }

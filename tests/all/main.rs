@@ -5,8 +5,10 @@
 //! (3.x), GnuTLS' `gnutls-cli` and `gnutls-serv` (Debian's gnutls-bin), `python3` with its
 //! `ssl` and `venv` modules (pytest is installed in a venv: see python.rs), and for the
 //! packaging tests `make`, `pkg-config`, `cmake` and binutils (`nm`, `readelf`); valgrind
-//! for sanitizers.rs (whose AddressSanitizer runs need only gcc).
+//! for sanitizers.rs (whose AddressSanitizer runs need only gcc); the benchmark's smoke test
+//! also libssl's headers (libssl-dev).
 
+mod bench_smoke;
 mod capi;
 mod concurrency;
 mod cpp;

@@ -624,9 +624,22 @@ uint16_t expected_suite(uint16_t version, const char *cert)
 static const char *suite_name(uint16_t suite)
 {
     switch (suite) {
+    case 0x1301: return "TLS_AES_128_GCM_SHA256";
     case 0x1302: return "TLS_AES_256_GCM_SHA384";
+    case 0x1303: return "TLS_CHACHA20_POLY1305_SHA256";
+    case 0xC02B: return "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
     case 0xC02C: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
     case 0xC030: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
+    default: return "?";
+    }
+}
+
+static const char *group_name(uint16_t group)
+{
+    switch (group) {
+    case 0x001d: return "X25519";
+    case 0x0017: return "secp256r1";
+    case 0x0018: return "secp384r1";
     default: return "?";
     }
 }
@@ -645,7 +658,7 @@ bool check_facts(const ember_conn *conn, uint16_t version, uint16_t suite, uint1
     CHECK_STR(suite_name(suite), ember_cipher_suite_name(cs));
     CHECK_RC(EMBER_OK, ember_conn_kx_group(conn, &g));
     CHECK_EQ(group, g);
-    CHECK_STR(group == 0x001d ? "X25519" : "?", ember_group_name(g));
+    CHECK_STR(group_name(group), ember_group_name(g));
     CHECK_RC(EMBER_OK, ember_conn_server_name(conn, name, sizeof name, &n));
     CHECK_STR(server_name, name);
     CHECK_EQ(strlen(server_name), n);

@@ -563,6 +563,39 @@ static void m_config_set_verify_callback(fx *f)
         EXPECT(EMBER_ERR_CONFIG_FROZEN, ember_config_set_verify_callback(f->frozen_c, verify_accept, NULL));
 }
 
+/* The suite and group setters share one shape: (cfg, ids, count). */
+typedef ember_result (*ids_setter)(ember_config *, const uint16_t *, size_t);
+
+static void ids_misuse(fx *f, ids_setter set, const uint16_t *good, size_t n, uint16_t unknown)
+{
+    ember_config *cfg = fx_ccfg(f);
+    const uint16_t bad[] = {unknown}, twice[] = {good[0], good[0]};
+    EXPECT(EMBER_ERR_NULL_ARG, set(NULL, good, n));
+    EXPECT(EMBER_ERR_NULL_ARG, set(cfg, NULL, 1));
+    EXPECT(EMBER_ERR_INVALID_ARG, set(cfg, bad, 1));
+    EXPECT(EMBER_ERR_INVALID_ARG, set(cfg, twice, 2));
+    EXPECT(EMBER_ERR_INVALID_ARG, set(cfg, good, SIZE_MAX));
+    EXPECT(EMBER_ERR_INVALID_ARG, set(cfg, good, HUGE_LEN / sizeof(uint16_t)));
+    EXPECT(EMBER_OK, set(cfg, good, n));
+    EXPECT(EMBER_OK, set(cfg, NULL, 0)); /* the defaults again */
+    if (fx_frozen(f))
+        EXPECT(EMBER_ERR_CONFIG_FROZEN, set(f->frozen_s, good, n));
+}
+
+static void m_config_set_cipher_suites(fx *f)
+{
+    /* 0x0035: TLS_RSA_WITH_AES_256_CBC_SHA, RSA key transport, never offered. */
+    static const uint16_t good[] = {0x1301, 0xc02b};
+    ids_misuse(f, ember_config_set_cipher_suites, good, 2, 0x0035);
+}
+
+static void m_config_set_groups(fx *f)
+{
+    /* 0x0019: secp521r1, which ring does not implement. */
+    static const uint16_t good[] = {0x001d, 0x0017};
+    ids_misuse(f, ember_config_set_groups, good, 2, 0x0019);
+}
+
 static void m_config_set_alpn(fx *f)
 {
     ember_config *cfg = fx_ccfg(f);
@@ -1554,7 +1587,9 @@ static const struct {
     {"ember_config_last_error", m_config_last_error},
     {"ember_config_new", m_config_new},
     {"ember_config_set_alpn", m_config_set_alpn},
+    {"ember_config_set_cipher_suites", m_config_set_cipher_suites},
     {"ember_config_set_client_auth", m_config_set_client_auth},
+    {"ember_config_set_groups", m_config_set_groups},
     {"ember_config_set_keylog_callback", m_config_set_keylog_callback},
     {"ember_config_set_session_cache", m_config_set_session_cache},
     {"ember_config_set_session_cache_size", m_config_set_session_cache_size},

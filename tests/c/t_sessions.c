@@ -1116,8 +1116,68 @@ out:
     pair_free(&q);
 }
 
+/* ---- cipher suites and groups ---- */
+
+/* The client's choice of suites and groups is what both sides negotiate, for TLS 1.3 and
+ * TLS 1.2 suites alike; ids embertls does not offer, repeated ids and NULL lists are refused
+ * without changing anything, and an empty list restores the defaults. */
+static void case_suites_and_groups(const void *arg)
+{
+    (void)arg;
+    static const uint16_t chacha13[] = {0x1303}, ecdsa12[] = {0xc02c, 0xc02b};
+    static const uint16_t p384[] = {0x0018}, rsa_kx[] = {0x1301, 0x009c}, twice[] = {0x001d, 0x001d};
+    pair p = {0};
+    ember_result rc_c, rc_s;
+    ember_config *sc = server_config("ecdsa-p256", NULL, 0, 0);
+    ember_config *cc = client_config(0, 0, true);
+    ember_config *cc12 = client_config(EMBER_TLS1_2, EMBER_TLS1_2, true);
+    ember_config *bad = client_config(EMBER_TLS1_3, EMBER_TLS1_3, true);
+    CHECK(sc && cc && cc12 && bad);
+    CHECK_RC(EMBER_OK, ember_config_set_cipher_suites(cc, chacha13, 1));
+    CHECK_RC(EMBER_OK, ember_config_set_groups(cc, p384, 1));
+    CHECK_RC(EMBER_OK, ember_config_set_cipher_suites(cc12, ecdsa12, 2));
+    CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_cipher_suites(cc, rsa_kx, 2));
+    CHECK_CONTAINS(cfg_detail(cc), "0x009c");
+    CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_groups(cc, twice, 2));
+    CHECK_RC(EMBER_ERR_NULL_ARG, ember_config_set_cipher_suites(cc, NULL, 1));
+    CHECK_RC(EMBER_ERR_NULL_ARG, ember_config_set_groups(NULL, p384, 1));
+    CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_groups(cc, p384, SIZE_MAX));
+
+    CHECK_RC(EMBER_OK, ember_conn_new(cc, "localhost", &p.c));
+    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &p.s));
+    CHECK(drive_handshake(&p, &rc_c, &rc_s));
+    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
+    CHECK(check_facts(p.c, EMBER_TLS1_3, 0x1303, 0x0018, "localhost"));
+    CHECK_RC(EMBER_ERR_CONFIG_FROZEN, ember_config_set_groups(cc, NULL, 0));
+    pair_free(&p);
+
+    memset(&p, 0, sizeof p);
+    CHECK_RC(EMBER_OK, ember_conn_new(cc12, "localhost", &p.c));
+    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &p.s));
+    CHECK(drive_handshake(&p, &rc_c, &rc_s));
+    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
+    CHECK(check_facts(p.c, EMBER_TLS1_2, 0xc02c, 0x001d, "localhost"));
+    pair_free(&p);
+
+    /* TLS 1.2 suites on a TLS 1.3-only config: nothing to offer, refused at ember_conn_new. */
+    memset(&p, 0, sizeof p);
+    CHECK_RC(EMBER_OK, ember_config_set_cipher_suites(bad, ecdsa12, 2));
+    CHECK_RC(EMBER_ERR_INVALID_ARG, ember_conn_new(bad, "localhost", &p.c));
+    CHECK_CONTAINS(cfg_detail(bad), "ember_config_set_cipher_suites");
+    /* An empty list restores the defaults. */
+    CHECK_RC(EMBER_OK, ember_config_set_cipher_suites(bad, NULL, 0));
+    CHECK_RC(EMBER_OK, ember_conn_new(bad, "localhost", &p.c));
+out:
+    pair_free(&p);
+    ember_config_free(sc);
+    ember_config_free(cc);
+    ember_config_free(cc12);
+    ember_config_free(bad);
+}
+
 void run_session_cases(void)
 {
+    run_case(case_suites_and_groups, NULL, "negotiation suites_and_groups");
     static const resume_case base[] = {
         {"default", -1, -1, -1, 1, 0},
         {"client_cache=1", 1, -1, -1, 1, 0},

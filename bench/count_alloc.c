@@ -1,0 +1,109 @@
+/*
+ * Counts the heap a C peer holds: malloc and friends, defined here, count the usable size
+ * (malloc_usable_size) of every live block and hand the work to glibc's own allocator
+ * (__libc_malloc & co., which glibc exports for exactly this).
+ *
+ * The program is linked with -rdynamic, so libembertls.so (Rust's System allocator),
+ * libssl and libcrypto all allocate through these definitions: no LD_PRELOAD. bench/native.rs
+ * counts the same way with a #[global_allocator], so the three peers' figures compare.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "peer.h"
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+extern void __libc_free(void *p);
+
+static long long live;
+
+static void *counted(void *p)
+{
+    if (p != NULL)
+        __atomic_add_fetch(&live, (long long)malloc_usable_size(p), __ATOMIC_RELAXED);
+    return p;
+}
+
+static void uncount(void *p)
+{
+    if (p != NULL)
+        __atomic_sub_fetch(&live, (long long)malloc_usable_size(p), __ATOMIC_RELAXED);
+}
+
+long long heap_live_bytes(void)
+{
+    return __atomic_load_n(&live, __ATOMIC_RELAXED);
+}
+
+void *malloc(size_t size)
+{
+    return counted(__libc_malloc(size));
+}
+
+void *calloc(size_t n, size_t size)
+{
+    return counted(__libc_calloc(n, size));
+}
+
+void free(void *p)
+{
+    uncount(p);
+    __libc_free(p);
+}
+
+void *realloc(void *p, size_t size)
+{
+    size_t old = p != NULL ? malloc_usable_size(p) : 0;
+    void *q = __libc_realloc(p, size);
+
+    if (q == NULL && p != NULL && size != 0)
+        return NULL; /* failed: p is untouched */
+    __atomic_sub_fetch(&live, (long long)old, __ATOMIC_RELAXED);
+    return counted(q);
+}
+
+void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n * size);
+}
+
+void *memalign(size_t align, size_t size)
+{
+    return counted(__libc_memalign(align, size));
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    return memalign(align, size);
+}
+
+int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    void *p = memalign(align, size);
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void *valloc(size_t size)
+{
+    return memalign(4096, size);
+}
+
+void *pvalloc(size_t size)
+{
+    return memalign(4096, (size + 4095) & ~(size_t)4095);
+}
