@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::support::{
     assert_client_ok, assert_server_ok, client_args, client_command, client_to, key_values,
     only_summary, pseudo_random, python_echo_client, run, run_client, s_client, sha256_hex,
-    summaries, EmberServer, OpensslServer, Pki, Proc, PythonServer, ServerKind, Summary,
+    summaries, EmberServer, OpensslServer, Pki, Proc, PythonServer, ServerKind, Summary, Tls,
 };
 
 /// Enough for several records, small enough to keep the many handshake tests quick.
@@ -54,48 +54,13 @@ const TLS12_SUITES: [(&str, &str); 6] = [
     ),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tls {
-    V12,
-    V13,
-}
-
 const VERSIONS: [Tls; 2] = [Tls::V13, Tls::V12];
 
-impl Tls {
-    fn name(self) -> &'static str {
-        match self {
-            Tls::V12 => "TLSv1.2",
-            Tls::V13 => "TLSv1.3",
-        }
-    }
-
-    fn ember_flag(self) -> &'static str {
-        match self {
-            Tls::V12 => "--tls12",
-            Tls::V13 => "--tls13",
-        }
-    }
-
-    fn openssl_flag(self) -> &'static str {
-        match self {
-            Tls::V12 => "-tls1_2",
-            Tls::V13 => "-tls1_3",
-        }
-    }
-
-    fn python(self) -> &'static str {
-        match self {
-            Tls::V12 => "tls12",
-            Tls::V13 => "tls13",
-        }
-    }
-
-    fn has_suite(self, iana: &str) -> bool {
-        match self {
-            Tls::V12 => TLS12_SUITES.iter().any(|(name, _)| *name == iana),
-            Tls::V13 => TLS13_SUITES.contains(&iana),
-        }
+/// Whether `iana` names a suite rustls offers for `version`.
+fn has_suite(version: Tls, iana: &str) -> bool {
+    match version {
+        Tls::V12 => TLS12_SUITES.iter().any(|(name, _)| *name == iana),
+        Tls::V13 => TLS13_SUITES.contains(&iana),
     }
 }
 
@@ -137,7 +102,7 @@ fn assert_handshake(summary: &Summary, version: Tls, group: &str, server_name: &
     assert_eq!(summary.get("version"), version.name());
     let suite = summary.get("suite");
     assert!(
-        version.has_suite(suite),
+        has_suite(version, suite),
         "{suite} is not a {} suite of rustls",
         version.name()
     );

@@ -24,64 +24,12 @@ use std::thread;
 use crate::support::{
     clean_summaries, client_args, client_command, count_occurrences, gnutls_cli, key_values,
     manifest_dir, pseudo_random, python_echo_client_reports, run, sha256_hex, EmberServer,
-    GnutlsServer, OpensslServer, Pki, Proc, PythonServer, ServerKind, Summary, TempDir,
+    GnutlsServer, OpensslServer, Pki, Proc, PythonServer, ServerKind, Summary, TempDir, Tls,
 };
 
 // ---------------------------------------------------------------------------------------
 // What the matrix is made of
 // ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Tls {
-    V12,
-    V13,
-}
-
-impl Tls {
-    /// As our summaries, s_client and Python name it.
-    fn name(self) -> &'static str {
-        match self {
-            Tls::V12 => "TLSv1.2",
-            Tls::V13 => "TLSv1.3",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Tls::V12 => "TLS 1.2",
-            Tls::V13 => "TLS 1.3",
-        }
-    }
-
-    fn ember_flag(self) -> &'static str {
-        match self {
-            Tls::V12 => "--tls12",
-            Tls::V13 => "--tls13",
-        }
-    }
-
-    fn openssl_flag(self) -> &'static str {
-        match self {
-            Tls::V12 => "-tls1_2",
-            Tls::V13 => "-tls1_3",
-        }
-    }
-
-    fn python(self) -> &'static str {
-        match self {
-            Tls::V12 => "tls12",
-            Tls::V13 => "tls13",
-        }
-    }
-
-    /// GnuTLS' name, in its reports ("- Version: TLS1.3") and priority strings.
-    fn gnutls(self) -> &'static str {
-        match self {
-            Tls::V12 => "TLS1.2",
-            Tls::V13 => "TLS1.3",
-        }
-    }
-}
 
 /// The server certificates a suite can be used with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

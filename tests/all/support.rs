@@ -708,7 +708,10 @@ pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
         .arg("-L")
         .arg(&lib)
         .args(["-lembertls", "-lpthread"])
-        .arg(format!("-Wl,-rpath,{}", lib.display()));
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        // DT_RPATH, searched before LD_LIBRARY_PATH: cargo puts target/<profile> on it for
+        // test processes, where a `cargo build` may have left an older libembertls.so.
+        .arg("-Wl,--disable-new-dtags");
     let out = cc.output().expect("run cc");
     if !out.status.success() {
         let _ = fs::remove_file(&tmp);
@@ -748,7 +751,10 @@ pub fn build_cpp(name: &str, std: &str, sources: &[&Path]) -> PathBuf {
         .arg("-L")
         .arg(&lib)
         .arg("-lembertls")
-        .arg(format!("-Wl,-rpath,{}", lib.display()));
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        // DT_RPATH, searched before LD_LIBRARY_PATH: cargo puts target/<profile> on it for
+        // test processes, where a `cargo build` may have left an older libembertls.so.
+        .arg("-Wl,--disable-new-dtags");
     let out = cxx.output().expect("run c++ (g++)");
     if !out.status.success() {
         let _ = fs::remove_file(&tmp);
@@ -1575,8 +1581,8 @@ pub fn python_echo_client_reports(
 /// picks, and says which: gnutls-serv has no option for its address and binds every
 /// address of the host (IPv4 and IPv6) on the port it is given. Its `bind()` puts
 /// 127.0.0.1 port 0 in any IPv4 address, refuses IPv6 ones (gnutls-serv goes on without
-/// them) and prints `embertls-test: bound 127.0.0.1:PORT` on a line of its own to
-/// stderr. It also makes stdout line-buffered, so what the server reports about each
+/// them), and its `listen()` prints `embertls-test: bound 127.0.0.1:PORT` on a line of its
+/// own to stderr once the socket listens. It also makes stdout line-buffered, so what the server reports about each
 /// connection can be read as it happens.
 const LOOPBACK_BIND_C: &str = r#"#define _GNU_SOURCE
 #include <dlfcn.h>
@@ -1595,7 +1601,6 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int (*real_bind)(int, const struct sockaddr *, socklen_t);
     struct sockaddr_in lo;
-    socklen_t n = sizeof lo;
 
     *(void **)&real_bind = dlsym(RTLD_NEXT, "bind");
     if (addr->sa_family == AF_INET6) {
@@ -1607,9 +1612,21 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
     memcpy(&lo, addr, sizeof lo);
     lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     lo.sin_port = 0;
-    if (real_bind(fd, (const struct sockaddr *)&lo, sizeof lo) != 0)
+    return real_bind(fd, (const struct sockaddr *)&lo, sizeof lo);
+}
+
+/* The port is announced once the socket listens: announced at bind, a client could connect
+ * before listen() and be refused. */
+int listen(int fd, int backlog)
+{
+    int (*real_listen)(int, int);
+    struct sockaddr_in lo;
+    socklen_t n = sizeof lo;
+
+    *(void **)&real_listen = dlsym(RTLD_NEXT, "listen");
+    if (real_listen(fd, backlog) != 0)
         return -1;
-    if (getsockname(fd, (struct sockaddr *)&lo, &n) == 0)
+    if (getsockname(fd, (struct sockaddr *)&lo, &n) == 0 && lo.sin_family == AF_INET)
         fprintf(stderr, "\nembertls-test: bound 127.0.0.1:%u\n", ntohs(lo.sin_port));
     return 0;
 }
@@ -1695,4 +1712,59 @@ pub fn gnutls_cli(pki: &Pki, addr: &str, extra: &[&str]) -> Proc {
         .args(extra)
         .arg(host);
     Proc::spawn("gnutls-cli", cmd)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A TLS version, with the flag or name each program of the tests uses for it.
+pub enum Tls {
+    /// TLS 1.2.
+    V12,
+    /// TLS 1.3.
+    V13,
+}
+
+impl Tls {
+    /// As our summaries, s_client and Python name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tls::V12 => "TLSv1.2",
+            Tls::V13 => "TLSv1.3",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tls::V12 => "TLS 1.2",
+            Tls::V13 => "TLS 1.3",
+        }
+    }
+
+    pub fn ember_flag(self) -> &'static str {
+        match self {
+            Tls::V12 => "--tls12",
+            Tls::V13 => "--tls13",
+        }
+    }
+
+    pub fn openssl_flag(self) -> &'static str {
+        match self {
+            Tls::V12 => "-tls1_2",
+            Tls::V13 => "-tls1_3",
+        }
+    }
+
+    pub fn python(self) -> &'static str {
+        match self {
+            Tls::V12 => "tls12",
+            Tls::V13 => "tls13",
+        }
+    }
+
+    /// GnuTLS' name, in its reports ("- Version: TLS1.3") and priority strings.
+    pub fn gnutls(self) -> &'static str {
+        match self {
+            Tls::V12 => "TLS1.2",
+            Tls::V13 => "TLS1.3",
+        }
+    }
 }
