@@ -51,6 +51,22 @@ unsafe fn conn_ref<'a>(conn: *const ember_conn) -> Result<&'a Conn, ember_result
     Ok(&handle.conn)
 }
 
+/// Reads one fact of `conn` into `*out`, or EMBER_ERR_WRONG_STATE while it is unknown: the
+/// body of every fact function.
+///
+/// # Safety
+/// `conn` is NULL or a live handle from ember_conn_new not being changed by another thread;
+/// `out` is NULL or writable.
+unsafe fn fact<T>(
+    conn: *const ember_conn,
+    out: *mut T,
+    read: impl FnOnce(&Conn) -> Option<T>,
+) -> Result<(), ember_result> {
+    // SAFETY: per this function's contract.
+    let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out)?) };
+    put(out, read(conn))
+}
+
 /// Writes a known fact to `*out`, or EMBER_ERR_WRONG_STATE while it is unknown.
 fn put<T>(out: &mut T, fact: Option<T>) -> Result<(), ember_result> {
     *out = fact.ok_or(ember_result::EMBER_ERR_WRONG_STATE)?;
@@ -403,8 +419,7 @@ pub extern "C" fn ember_conn_protocol_version(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_version` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_version)?) };
-        put(out, conn.protocol_version())
+        unsafe { fact(conn, out_version, Conn::protocol_version) }
     })
 }
 
@@ -422,8 +437,7 @@ pub extern "C" fn ember_conn_cipher_suite(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_suite` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_suite)?) };
-        put(out, conn.cipher_suite())
+        unsafe { fact(conn, out_suite, Conn::cipher_suite) }
     })
 }
 
@@ -443,8 +457,7 @@ pub extern "C" fn ember_conn_kx_group(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_group` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_group)?) };
-        put(out, conn.kx_group())
+        unsafe { fact(conn, out_group, Conn::kx_group) }
     })
 }
 
@@ -520,8 +533,7 @@ pub extern "C" fn ember_conn_is_resumed(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_resumed` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_resumed)?) };
-        put(out, conn.is_resumed().map(c_int::from))
+        unsafe { fact(conn, out_resumed, |c| c.is_resumed().map(c_int::from)) }
     })
 }
 
@@ -540,8 +552,7 @@ pub extern "C" fn ember_conn_handshake_ns(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_ns` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_ns)?) };
-        put(out, conn.handshake_duration_ns())
+        unsafe { fact(conn, out_ns, Conn::handshake_duration_ns) }
     })
 }
 
@@ -640,8 +651,7 @@ pub extern "C" fn ember_conn_peer_alert(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_alert` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_alert)?) };
-        put(out, conn.peer_alert())
+        unsafe { fact(conn, out_alert, Conn::peer_alert) }
     })
 }
 
@@ -663,8 +673,7 @@ pub extern "C" fn ember_conn_peer_cert_count(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `conn` is NULL or a live handle, `out_n` NULL or writable, per the header.
-        let (conn, out) = unsafe { (conn_ref(conn)?, arg_mut(out_n)?) };
-        put(out, conn.peer_certificates().map(<[Vec<u8>]>::len))
+        unsafe { fact(conn, out_n, |c| c.peer_certificates().map(<[Vec<u8>]>::len)) }
     })
 }
 

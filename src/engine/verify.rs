@@ -234,6 +234,18 @@ fn bad_handshake_signature(err: rustls::Error, what: &str) -> rustls::Error {
     refuse(err, explained)
 }
 
+/// A handshake signature check's outcome: explained when it failed, traced when it held.
+/// `what` names the signed message ("CertificateVerify", "ServerKeyExchange").
+fn signature_checked(
+    result: Result<HandshakeSignatureValid, rustls::Error>,
+    what: &str,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let valid = result.map_err(|e| bad_handshake_signature(e, what))?;
+    tracing::signature(what, dss);
+    Ok(valid)
+}
+
 /// Leaves `explained` in the connection's notes and hands rustls its own error, whose alert
 /// is the one the peer should see.
 fn refuse(err: rustls::Error, explained: Error) -> rustls::Error {
@@ -347,10 +359,8 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = verify_tls12_signature(message, cert, dss, &self.algorithms)
-            .map_err(|e| bad_handshake_signature(e, "ServerKeyExchange"))?;
-        tracing::signature("ServerKeyExchange", dss);
-        Ok(valid)
+        let result = verify_tls12_signature(message, cert, dss, &self.algorithms);
+        signature_checked(result, "ServerKeyExchange", dss)
     }
 
     fn verify_tls13_signature(
@@ -359,10 +369,8 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = verify_tls13_signature(message, cert, dss, &self.algorithms)
-            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        tracing::signature("CertificateVerify", dss);
-        Ok(valid)
+        let result = verify_tls13_signature(message, cert, dss, &self.algorithms);
+        signature_checked(result, "CertificateVerify", dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -434,12 +442,8 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = self
-            .webpki
-            .verify_tls12_signature(message, cert, dss)
-            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        tracing::signature("client CertificateVerify", dss);
-        Ok(valid)
+        let result = self.webpki.verify_tls12_signature(message, cert, dss);
+        signature_checked(result, "client CertificateVerify", dss)
     }
 
     fn verify_tls13_signature(
@@ -448,12 +452,8 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let valid = self
-            .webpki
-            .verify_tls13_signature(message, cert, dss)
-            .map_err(|e| bad_handshake_signature(e, "CertificateVerify"))?;
-        tracing::signature("client CertificateVerify", dss);
-        Ok(valid)
+        let result = self.webpki.verify_tls13_signature(message, cert, dss);
+        signature_checked(result, "client CertificateVerify", dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
