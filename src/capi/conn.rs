@@ -245,8 +245,10 @@ pub extern "C" fn ember_conn_drain(
 /// Threads: one thread at a time per connection.
 #[no_mangle]
 pub extern "C" fn ember_conn_pending_output(conn: *const ember_conn) -> usize {
-    // SAFETY: `conn` is NULL or a live handle, per the header.
-    guard(|| unsafe { conn_ref(conn) }.map_or(0, Conn::pending_output))
+    // SAFETY: `conn` is NULL or a live handle used by this thread, per the header. Counting
+    // moves the bytes within the connection (never observable): the handle is a Box we
+    // made, so writing through the const pointer C holds is sound.
+    guard(|| unsafe { with_conn(conn.cast_mut(), |c| Ok(c.pending_output())) }.unwrap_or(0))
 }
 
 /// Drive the handshake until it completes or needs I/O.

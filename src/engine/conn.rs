@@ -9,8 +9,11 @@
 //! - memory mode: the embedder feeds received bytes with [`Conn::feed`] and takes bytes to
 //!   send with [`Conn::drain`]; the loop never blocks and reports WantRead when it needs input.
 //!
-//! Bytes to send are always collected in one outgoing buffer, whatever the mode, so
-//! `pending_output` is exact and a partial write by the transport loses nothing.
+//! Bytes to send stay in rustls until they are drained (encrypted records are copied once,
+//! straight into the caller's buffer) or written to the transport (a partial write leaves the
+//! rest with rustls). They are moved into the connection's own outgoing buffer only where
+//! something must look at them first: the hello scanner of a traced handshake, and
+//! `pending_output`, which counts them. Bytes in that buffer always go out before rustls'.
 
 use std::cell::OnceCell;
 use std::io::{self, Read, Write};
@@ -37,7 +40,7 @@ pub trait Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
 }
 
-/// How much plaintext the connection accepts ahead of the transport. Past this, `write`
+/// How much output the connection holds ahead of the transport. Past this, `write`
 /// accepts nothing more until output has been flushed or drained.
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
@@ -88,7 +91,8 @@ pub struct Conn {
     tls: Connection,
     io: Io,
     phase: Phase,
-    /// Collected TLS bytes not yet written or drained, from `out_start` on.
+    /// Collected TLS bytes not yet written or drained, from `out_start` on; they go out
+    /// before what rustls still holds.
     out: Vec<u8>,
     out_start: usize,
     /// Memory mode: bytes were fed that rustls has not processed yet.
@@ -192,7 +196,7 @@ impl Conn {
             started_ns: None,
             handshake_ns: None,
         };
-        // The connection grows its own outgoing buffer; rustls' limit would only stall it.
+        // `write` sets the limit on application data; handshake messages have none.
         conn.tls.set_buffer_limit(None);
         conn.collect_output();
         Ok(conn)
@@ -216,16 +220,37 @@ impl Conn {
     /// Memory mode: moves up to `buf.len()` bytes of pending output into `buf`.
     pub fn drain(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.run(Op::Drain, |conn| {
-            let pending = &conn.out[conn.out_start..];
-            let n = pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&pending[..n]);
-            conn.consume_output(n);
+            conn.collect_output();
+            let mut n = 0;
+            if conn.collected_output() > 0 {
+                let collected = &conn.out[conn.out_start..];
+                n = collected.len().min(buf.len());
+                buf[..n].copy_from_slice(&collected[..n]);
+                conn.consume_output(n);
+                if conn.collected_output() > 0 {
+                    return Ok(n);
+                }
+            }
+            while n < buf.len() && conn.tls.wants_write() {
+                let mut rest = &mut buf[n..];
+                match conn.tls.write_tls(&mut rest) {
+                    Ok(k) if k > 0 => n += k,
+                    _ => break, // a slice takes bytes until it is full
+                }
+            }
             Ok(n)
         })
     }
 
-    /// How many bytes are waiting to be written to the transport or drained.
-    pub fn pending_output(&self) -> usize {
+    /// How many bytes are waiting to be written to the transport or drained. Counting them
+    /// moves them out of rustls, into the outgoing buffer.
+    pub fn pending_output(&mut self) -> usize {
+        self.collect_all_output();
+        self.collected_output()
+    }
+
+    /// The bytes in the outgoing buffer (not those rustls still holds).
+    fn collected_output(&self) -> usize {
         self.out.len() - self.out_start
     }
 
@@ -270,6 +295,11 @@ impl Conn {
                         ))
                     }
                     Err(e) => return Err(Error::from_io("reading decrypted data failed", &e)),
+                }
+                // Memory mode with nothing new fed: flushing does nothing and there is
+                // nothing to receive (the common end of a read loop, kept short).
+                if matches!(conn.io, Io::Memory { .. }) && !conn.unprocessed {
+                    return Err(Error::progress(ErrorKind::WantRead));
                 }
                 // Post-handshake messages (tickets, key updates) may owe the peer a reply;
                 // sending it must not keep us from reading what already arrived, or two
@@ -317,28 +347,27 @@ impl Conn {
             conn.finish_handshake()?;
             let mut accepted = 0;
             while accepted < data.len() {
-                let room = OUTPUT_LIMIT.saturating_sub(conn.pending_output());
-                if room > 0 {
-                    let end = accepted + room.min(data.len() - accepted);
-                    accepted += conn
-                        .tls
-                        .writer()
-                        .write(&data[accepted..end])
-                        .map_err(|e| Error::from_io("encrypting data failed", &e))?;
-                    conn.collect_output();
+                // rustls takes plaintext while its unsent records and our buffer together
+                // stay within the limit.
+                let room = OUTPUT_LIMIT.saturating_sub(conn.collected_output());
+                conn.tls.set_buffer_limit(Some(room));
+                accepted += conn
+                    .tls
+                    .writer()
+                    .write(&data[accepted..])
+                    .map_err(|e| Error::from_io("encrypting data failed", &e))?;
+                conn.collect_output();
+                if matches!(conn.io, Io::Memory { .. }) {
+                    // Nothing drains while we wait: what rustls took is all there is room for.
+                    return match accepted {
+                        0 => Err(Error::progress(ErrorKind::WantWrite)),
+                        n => Ok(n),
+                    };
                 }
                 match conn.flush_output() {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::WantWrite && accepted > 0 => break,
                     Err(e) => return Err(e),
-                }
-                if matches!(conn.io, Io::Memory { .. }) {
-                    if accepted == 0 {
-                        return Err(Error::progress(ErrorKind::WantWrite));
-                    }
-                    if accepted < data.len() && conn.pending_output() >= OUTPUT_LIMIT {
-                        break;
-                    }
                 }
             }
             Ok(accepted)
@@ -547,13 +576,18 @@ impl Conn {
 
     /// After a failed operation: remember the detail, and make a fatal error final,
     /// sending the peer the alert rustls queued for it where the transport allows.
+    #[inline]
     fn settle(&mut self, err: &Error) {
-        if matches!(
+        if !matches!(
             err.kind(),
             ErrorKind::WantRead | ErrorKind::WantWrite | ErrorKind::Closed
         ) {
-            return;
+            self.settle_failure(err);
         }
+    }
+
+    #[inline(never)]
+    fn settle_failure(&mut self, err: &Error) {
         self.last_error = Some(err.clone());
         if err.kind().is_fatal() && !matches!(self.phase, Phase::Failed(_)) {
             if self.tls.is_handshaking() {
@@ -675,38 +709,57 @@ impl Conn {
 
     fn process(&mut self) -> Result<(), Error> {
         self.unprocessed = false;
-        // The notes and the peer's chain exist only during the handshake: the record path
-        // after it pays for neither.
-        let handshaking = self.tls.is_handshaking();
-        if handshaking {
-            notes::begin(self.trace.is_some());
+        // The notes exist only during the handshake: the record path after it pays nothing
+        // for them.
+        if !self.tls.is_handshaking() {
+            let result = self.tls.process_new_packets();
+            self.collect_output();
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) => Err(self.refusal(&e, &Notes::default())),
+            };
         }
+        notes::begin(self.trace.is_some());
         let result = self.tls.process_new_packets();
-        let mut notes = if handshaking {
-            notes::take()
-        } else {
-            Notes::default()
-        };
+        let mut notes = notes::take();
         for event in std::mem::take(&mut notes.events) {
             self.emit(event);
         }
         self.collect_output();
-        if handshaking && !self.tls.is_handshaking() && result.is_ok() {
-            self.completed();
-        }
         match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if let rustls::Error::AlertReceived(alert) = &e {
-                    self.peer_alert = Some(u8::from(*alert));
-                }
-                Err(Error::from_tls(&e, &notes))
+            Ok(_) if !self.tls.is_handshaking() => {
+                self.completed();
+                Ok(())
             }
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.refusal(&e, &notes)),
+        }
+    }
+
+    /// The error for what rustls refused while processing, noting the peer's alert.
+    fn refusal(&mut self, err: &rustls::Error, notes: &Notes) -> Error {
+        if let rustls::Error::AlertReceived(alert) = err {
+            self.peer_alert = Some(u8::from(*alert));
+        }
+        Error::from_tls(err, notes)
+    }
+
+    /// Moves what rustls has ready to send into the outgoing buffer while the hello scanner
+    /// must see it; otherwise it stays with rustls until drained or flushed.
+    #[inline]
+    fn collect_output(&mut self) {
+        if self
+            .trace
+            .as_ref()
+            .is_some_and(|trace| !trace.sent.is_done())
+        {
+            self.collect_all_output();
         }
     }
 
     /// Moves every byte rustls has ready to send into the outgoing buffer.
-    fn collect_output(&mut self) {
+    #[inline(never)]
+    fn collect_all_output(&mut self) {
         let start = self.out.len();
         while self.tls.wants_write() {
             if self.tls.write_tls(&mut self.out).is_err() {
@@ -758,20 +811,34 @@ impl Conn {
         ));
     }
 
-    /// Writes the outgoing buffer to the transport; a no-op in memory mode.
+    /// Writes the outgoing buffer, then what rustls holds, to the transport; a no-op in
+    /// memory mode.
     fn flush_output(&mut self) -> Result<(), Error> {
+        self.collect_output();
         let Io::Stream(transport) = &mut self.io else {
             return Ok(());
         };
-        while self.out_start < self.out.len() {
-            match transport.write(&self.out[self.out_start..]) {
+        let mut io = TransportIo {
+            transport: transport.as_mut(),
+            copy: None,
+        };
+        loop {
+            let collected = self.out.len() - self.out_start;
+            let wrote = if collected > 0 {
+                io.write(&self.out[self.out_start..])
+            } else if self.tls.wants_write() {
+                self.tls.write_tls(&mut io)
+            } else {
+                break;
+            };
+            match wrote {
                 Ok(0) => {
                     return Err(Error::new(
                         ErrorKind::Io,
                         "the transport accepted no bytes (write returned 0)",
                     ))
                 }
-                Ok(n) => self.out_start += n.min(self.out.len() - self.out_start),
+                Ok(n) => self.out_start += n.min(collected),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Err(Error::progress(ErrorKind::WantWrite))
@@ -817,7 +884,7 @@ impl Trace {
     }
 }
 
-/// A transport as rustls reads it, copying what it reads when `copy` is given.
+/// A transport as rustls reads and writes it, copying what it reads when `copy` is given.
 struct TransportIo<'a> {
     transport: &'a mut dyn Transport,
     copy: Option<&'a mut Vec<u8>>,
@@ -830,6 +897,16 @@ impl Read for TransportIo<'_> {
             copy.extend_from_slice(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+impl Write for TransportIo<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.transport.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
