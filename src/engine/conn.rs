@@ -55,7 +55,7 @@ enum Phase {
     /// `close` queued our close_notify: no more writes, reads continue to the peer's end.
     Closing,
     /// A fatal error ended the connection; every later call reports it again.
-    Failed(Error),
+    Failed(Box<Error>),
 }
 
 /// What a caller asks of the connection, for the one state check.
@@ -97,7 +97,7 @@ pub struct Conn {
     out_start: usize,
     /// Memory mode: bytes were fed that rustls has not processed yet.
     unprocessed: bool,
-    server_name: Option<String>,
+    server_name: Option<Box<str>>,
     peer_alert: Option<u8>,
     /// The peer's certificate chain (DER, leaf first), copied from rustls the first time it
     /// is asked for and never changed afterwards, so borrowed pointers into it stay valid
@@ -107,14 +107,21 @@ pub struct Conn {
     /// Whether the outgoing buffer was given back once the handshake's flights left: an
     /// idle connection keeps no buffer sized for a certificate chain.
     handshake_buffer_released: bool,
-    last_error: Option<Error>,
+    last_error: Option<Box<Error>>,
     id: u64,
     /// Set when the config traces handshakes.
-    trace: Option<Trace>,
-    /// When the first call moved the connection (monotonic ns), and how long the handshake
-    /// took once it completed.
-    started_ns: Option<u64>,
-    handshake_ns: Option<u64>,
+    trace: Option<Box<Trace>>,
+    handshake_clock: HandshakeClock,
+}
+
+/// The handshake's duration, from the first call that moved the connection to completion.
+#[derive(Clone, Copy)]
+enum HandshakeClock {
+    NotStarted,
+    /// Started at this monotonic time (ns).
+    Running(u64),
+    /// Completed; took this many ns.
+    Done(u64),
 }
 
 /// A traced connection's tracer and the scanners reading its hello messages.
@@ -181,20 +188,19 @@ impl Conn {
             out: Vec::new(),
             out_start: 0,
             unprocessed: false,
-            server_name: server_name.map(str::to_owned),
+            server_name: server_name.map(Box::from),
             peer_alert: None,
             peer_certs: OnceCell::new(),
             handshake_buffer_released: false,
             last_error: None,
             id,
-            trace: config.tracer().map(|tracer| Trace {
+            trace: config.tracer().map(|tracer| Box::new(Trace {
                 tracer: ConnTracer { id, tracer },
                 sent: HelloScanner::new(Direction::Sent),
                 received: HelloScanner::new(Direction::Received),
                 hellos: Hellos::default(),
-            }),
-            started_ns: None,
-            handshake_ns: None,
+            })),
+            handshake_clock: HandshakeClock::NotStarted,
         };
         // `write` sets the limit on application data; handshake messages have none.
         conn.tls.set_buffer_limit(None);
@@ -266,7 +272,7 @@ impl Conn {
             // After a fatal error, what arrived before it is still delivered (see
             // `deliver_before`), then the error.
             if let Phase::Failed(e) = &conn.phase {
-                let e = e.clone();
+                let e = Error::clone(e);
                 return match conn.tls.reader().read(buf) {
                     Ok(n) if n > 0 => Ok(n),
                     _ => Err(e),
@@ -394,7 +400,7 @@ impl Conn {
 
     /// The detail of the last failure, if any.
     pub fn last_error(&self) -> Option<&Error> {
-        self.last_error.as_ref()
+        self.last_error.as_deref()
     }
 
     /// The negotiated protocol version (0x0303, 0x0304), once known.
@@ -461,7 +467,10 @@ impl Conn {
     /// How long the handshake took, in ns, from the first call that moved the connection
     /// to its completion; None until it has completed.
     pub fn handshake_duration_ns(&self) -> Option<u64> {
-        self.handshake_ns
+        match self.handshake_clock {
+            HandshakeClock::Done(took) => Some(took),
+            _ => None,
+        }
     }
 
     /// The connection's id, unique in the process: the one trace events carry.
@@ -507,14 +516,14 @@ impl Conn {
     ) -> Result<(), Error> {
         let result = self.export(label, context, out);
         if let Err(e) = &result {
-            self.last_error = Some(e.clone());
+            self.last_error = Some(Box::new(e.clone()));
         }
         result
     }
 
     fn export(&self, label: &[u8], context: Option<&[u8]>, out: &mut [u8]) -> Result<(), Error> {
         if let Phase::Failed(e) = &self.phase {
-            return Err(e.clone());
+            return Err(Error::clone(e));
         }
         if self.tls.is_handshaking() {
             return Err(Error::new(
@@ -543,7 +552,7 @@ impl Conn {
         let result = self.allow(op).and_then(|()| {
             if matches!(self.phase, Phase::New) && op.moves_bytes() {
                 self.phase = Phase::Active;
-                self.started_ns = Some(trace::now_ns());
+                self.handshake_clock = HandshakeClock::Running(trace::now_ns());
             }
             body(self)
         });
@@ -562,7 +571,7 @@ impl Conn {
             (Phase::Failed(_), Op::Drain) => Ok(()),
             // Data that arrived before the failure is still read (`read` decides).
             (Phase::Failed(_), Op::Read) => Ok(()),
-            (Phase::Failed(e), _) => Err(e.clone()),
+            (Phase::Failed(e), _) => Err(Error::clone(e)),
             (Phase::New, Op::SetIo) if memory => Ok(()),
             (_, Op::SetIo) if !memory => refuse("the connection's I/O is already set; it can be chosen only once"),
             (_, Op::SetIo) => refuse("the I/O mode must be chosen before the connection moves any byte"),
@@ -588,12 +597,12 @@ impl Conn {
 
     #[inline(never)]
     fn settle_failure(&mut self, err: &Error) {
-        self.last_error = Some(err.clone());
+        self.last_error = Some(Box::new(err.clone()));
         if err.kind().is_fatal() && !matches!(self.phase, Phase::Failed(_)) {
             if self.tls.is_handshaking() {
                 self.emit(Event::now(Step::Failed, err.detail()));
             }
-            self.phase = Phase::Failed(err.clone());
+            self.phase = Phase::Failed(Box::new(err.clone()));
             self.collect_output();
             let _best_effort = self.flush_output();
         }
@@ -780,9 +789,11 @@ impl Conn {
 
     /// The handshake just completed: note its duration and report the last steps.
     fn completed(&mut self) {
-        let now = trace::now_ns();
-        let duration = now.saturating_sub(self.started_ns.unwrap_or(now));
-        self.handshake_ns = Some(duration);
+        let duration = match self.handshake_clock {
+            HandshakeClock::Running(since) => trace::now_ns().saturating_sub(since),
+            _ => 0,
+        };
+        self.handshake_clock = HandshakeClock::Done(duration);
         if self.trace.is_none() {
             return;
         }
