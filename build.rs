@@ -90,6 +90,17 @@ fn header_preamble() -> String {
  * the first connection made from them and may then be shared by any number of threads; a
  * connection is used by one thread at a time.
  *
+ * Callbacks run inside the embertls call that triggered them, on that call's thread. From
+ * inside a connection's own callback, calls on that connection return
+ * EMBER_ERR_WRONG_STATE and change nothing (the call in progress goes on), except
+ * ember_conn_free(), which frees it when the call in progress returns.
+ *
+ * Failures: a connection that failed fatally stays failed. Every later call that would move
+ * data or keys (handshake, read, write, flush, close, feed, key update, export) returns that
+ * same error, except that ember_conn_read() first returns data received before the failure
+ * and ember_conn_drain() still gives the alert to send to the peer. Facts already known
+ * (version, suite, peer certificates, last error) stay readable.
+ *
  * Strings in are NUL-terminated UTF-8; strings out are copied into the caller's buffer with
  * the full length reported, or are static.
  */

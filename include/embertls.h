@@ -14,6 +14,17 @@
  * the first connection made from them and may then be shared by any number of threads; a
  * connection is used by one thread at a time.
  *
+ * Callbacks run inside the embertls call that triggered them, on that call's thread. From
+ * inside a connection's own callback, calls on that connection return
+ * EMBER_ERR_WRONG_STATE and change nothing (the call in progress goes on), except
+ * ember_conn_free(), which frees it when the call in progress returns.
+ *
+ * Failures: a connection that failed fatally stays failed. Every later call that would move
+ * data or keys (handshake, read, write, flush, close, feed, key update, export) returns that
+ * same error, except that ember_conn_read() first returns data received before the failure
+ * and ember_conn_drain() still gives the alert to send to the peer. Facts already known
+ * (version, suite, peer certificates, last error) stay readable.
+ *
  * Strings in are NUL-terminated UTF-8; strings out are copied into the caller's buffer with
  * the full length reported, or are static.
  */
@@ -808,7 +819,9 @@ ember_result ember_conn_new(const ember_config *cfg, const char *server_name, em
  * ember_conn_free releases the connection and everything it holds. It sends nothing: call
  * ember_conn_close() first for a clean close_notify. No callback is called during or after
  * it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
- * harmless no-op.
+ * harmless no-op. Called from inside one of the connection's own callbacks, it frees the
+ * connection when the embertls call that ran the callback returns (that call's result is
+ * still reported; the handle must not be used afterwards).
  *
  * Threads: call it once no other thread is using this handle.
  */

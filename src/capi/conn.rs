@@ -1,5 +1,6 @@
 //! `ember_conn`: one TLS connection, its I/O and its facts.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 
 use super::boundary::{
@@ -14,12 +15,60 @@ use crate::engine::{Conn, Role};
 /// One TLS connection (opaque). Made by ember_conn_new(), freed by ember_conn_free().
 pub struct ember_conn {
     conn: Conn,
-    /// Set while the engine works on the connection: still set afterwards only if it panicked.
-    poisoned: bool,
+    /// Whether a call is working on `conn` now. Only this field is touched until that is
+    /// known: a call made from inside one of the connection's own callbacks must not make a
+    /// second reference to the `Conn` the call in progress holds.
+    state: Cell<HandleState>,
 }
 
-/// Runs `body` on the connection behind `conn`, refusing a poisoned one and poisoning it
-/// if `body` panics (the outer guard then returns EMBER_ERR_PANIC).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HandleState {
+    Idle,
+    /// A call is working on the connection (its callbacks may be running).
+    InUse,
+    /// ember_conn_free() was called from inside a callback: the call in progress frees the
+    /// connection when it returns.
+    FreeRequested,
+    /// A call panicked; the connection can only be freed.
+    Poisoned,
+}
+
+/// Whether a call may use the handle now: EMBER_ERR_WRONG_STATE from inside one of its own
+/// callbacks (the header forbids it; the call in progress goes on unharmed),
+/// EMBER_ERR_POISONED after a panic.
+fn usable(state: HandleState) -> Result<(), ember_result> {
+    match state {
+        HandleState::Idle => Ok(()),
+        HandleState::InUse | HandleState::FreeRequested => Err(ember_result::EMBER_ERR_WRONG_STATE),
+        HandleState::Poisoned => Err(ember_result::EMBER_ERR_POISONED),
+    }
+}
+
+/// Marks the end of a call on a handle: idle again, poisoned if the call panicked, freed if
+/// ember_conn_free() was called meanwhile.
+struct InUse {
+    handle: *mut ember_conn,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        // SAFETY: the handle is live until this drop frees it; only its state is borrowed.
+        let state = unsafe { &(*self.handle).state };
+        match state.get() {
+            // A panic leaves the connection poisoned (a free requested meanwhile is not done
+            // while unwinding: dropping the connection then could abort the process).
+            _ if std::thread::panicking() => state.set(HandleState::Poisoned),
+            // SAFETY: the call that borrowed the connection has returned; the application
+            // asked for the free and will not use the handle again.
+            HandleState::FreeRequested => unsafe { free_handle(self.handle) },
+            _ => state.set(HandleState::Idle),
+        }
+    }
+}
+
+/// Runs `body` on the connection behind `conn`, refusing a poisoned one or one already in
+/// use (a call from inside its own callbacks), and poisoning it if `body` panics (the outer
+/// guard then returns EMBER_ERR_PANIC).
 ///
 /// # Safety
 /// `conn` is NULL or a live handle from ember_conn_new used by no other thread now.
@@ -27,28 +76,32 @@ unsafe fn with_conn<T>(
     conn: *mut ember_conn,
     body: impl FnOnce(&mut Conn) -> Result<T, ember_result>,
 ) -> Result<T, ember_result> {
-    // SAFETY: per this function's contract.
-    let handle = unsafe { arg_mut(conn)? };
-    if handle.poisoned {
-        return Err(ember_result::EMBER_ERR_POISONED);
+    if conn.is_null() {
+        return Err(ember_result::EMBER_ERR_NULL_ARG);
     }
-    handle.poisoned = true;
-    let result = body(&mut handle.conn);
-    handle.poisoned = false;
-    result
+    // SAFETY: a live handle per this function's contract; only the state field is borrowed.
+    let state = unsafe { &(*conn).state };
+    usable(state.get())?;
+    state.set(HandleState::InUse);
+    let _in_use = InUse { handle: conn };
+    // SAFETY: no call holds the connection (checked above) and no other thread uses it
+    // (contract), so this is the only reference to it.
+    body(unsafe { &mut (*conn).conn })
 }
 
-/// Read-only access for the fact functions; a poisoned connection answers nothing.
+/// Read-only access for the fact functions: refused from inside the connection's own
+/// callbacks and after a panic.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle from ember_conn_new not being changed by another thread.
 unsafe fn conn_ref<'a>(conn: *const ember_conn) -> Result<&'a Conn, ember_result> {
-    // SAFETY: per this function's contract.
-    let handle = unsafe { arg_ref(conn)? };
-    if handle.poisoned {
-        return Err(ember_result::EMBER_ERR_POISONED);
+    if conn.is_null() {
+        return Err(ember_result::EMBER_ERR_NULL_ARG);
     }
-    Ok(&handle.conn)
+    // SAFETY: a live handle per this function's contract; only the state field is borrowed.
+    usable(unsafe { &(*conn).state }.get())?;
+    // SAFETY: no call is changing the connection (checked above; other threads per contract).
+    Ok(unsafe { &(*conn).conn })
 }
 
 /// Reads one fact of `conn` into `*out`, or EMBER_ERR_WRONG_STATE while it is unknown: the
@@ -111,7 +164,7 @@ pub extern "C" fn ember_conn_new(
         let conn = Conn::new(&cfg.inner, name).map_err(code)?;
         *out = into_handle(ember_conn {
             conn,
-            poisoned: false,
+            state: Cell::new(HandleState::Idle),
         });
         Ok(())
     })
@@ -120,13 +173,27 @@ pub extern "C" fn ember_conn_new(
 /// ember_conn_free releases the connection and everything it holds. It sends nothing: call
 /// ember_conn_close() first for a clean close_notify. No callback is called during or after
 /// it; a file descriptor given to ember_conn_set_fd() is not closed. Passing NULL is a
-/// harmless no-op.
+/// harmless no-op. Called from inside one of the connection's own callbacks, it frees the
+/// connection when the embertls call that ran the callback returns (that call's result is
+/// still reported; the handle must not be used afterwards).
 ///
 /// Threads: call it once no other thread is using this handle.
 #[no_mangle]
 pub extern "C" fn ember_conn_free(conn: *mut ember_conn) {
-    // SAFETY: `conn` is NULL or came from ember_conn_new, per the header.
-    guard(|| unsafe { free_handle(conn) })
+    guard(|| {
+        if conn.is_null() {
+            return;
+        }
+        // SAFETY: `conn` came from ember_conn_new and was not freed, per the header; only
+        // its state field is borrowed.
+        let state = unsafe { &(*conn).state };
+        match state.get() {
+            HandleState::InUse => state.set(HandleState::FreeRequested),
+            HandleState::FreeRequested => {} // asked twice from a callback: freed once
+            // SAFETY: no call is using the connection, so this is the last use of the handle.
+            HandleState::Idle | HandleState::Poisoned => unsafe { free_handle(conn) },
+        }
+    })
 }
 
 /// ember_conn_set_io makes the connection read and write through `rd` and `wr`, each called

@@ -194,12 +194,14 @@ impl Conn {
             handshake_buffer_released: false,
             last_error: None,
             id,
-            trace: config.tracer().map(|tracer| Box::new(Trace {
-                tracer: ConnTracer { id, tracer },
-                sent: HelloScanner::new(Direction::Sent),
-                received: HelloScanner::new(Direction::Received),
-                hellos: Hellos::default(),
-            })),
+            trace: config.tracer().map(|tracer| {
+                Box::new(Trace {
+                    tracer: ConnTracer { id, tracer },
+                    sent: HelloScanner::new(Direction::Sent),
+                    received: HelloScanner::new(Direction::Received),
+                    hellos: Hellos::default(),
+                })
+            }),
             handshake_clock: HandshakeClock::NotStarted,
         };
         // `write` sets the limit on application data; handshake messages have none.

@@ -1,5 +1,8 @@
 //! PEM input: every block of a buffer or file, with errors that name the input.
 
+use std::io::Read;
+use std::path::Path;
+
 use rustls::pki_types::pem::{PemObject, SectionKind};
 
 use super::error::{Error, ErrorKind};
@@ -36,7 +39,29 @@ pub(crate) fn sections(pem: &[u8], what: &str) -> Result<Vec<Section>, Error> {
     Ok(sections)
 }
 
-/// The whole content of the file at `path`.
-pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::from_file(path, &e))
+/// The largest file the loaders read. Certificate bundles, keys and CRLs are far smaller; a
+/// larger "file" is a mistake (a device like /dev/zero, a disk image) that would otherwise
+/// take memory until the process dies.
+pub(crate) const MAX_FILE_LEN: u64 = 64 * 1024 * 1024;
+
+/// The whole content of the file at `path`, at most [`MAX_FILE_LEN`] bytes (`File` beyond).
+pub(crate) fn read_file(path: impl AsRef<Path>) -> Result<Vec<u8>, Error> {
+    let path = path.as_ref();
+    let shown = path.to_string_lossy();
+    let file = std::fs::File::open(path).map_err(|e| Error::from_file(&shown, &e))?;
+    let mut content = Vec::new();
+    // One byte past the limit tells a file at the limit from a longer one.
+    file.take(MAX_FILE_LEN + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| Error::from_file(&shown, &e))?;
+    if content.len() as u64 > MAX_FILE_LEN {
+        return Err(Error::new(
+            ErrorKind::File,
+            format!(
+                "{shown} is longer than {} MiB, the most embertls reads from a certificate, key or CRL file",
+                MAX_FILE_LEN >> 20
+            ),
+        ));
+    }
+    Ok(content)
 }

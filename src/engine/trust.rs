@@ -237,9 +237,9 @@ impl Trust {
                 match fs::metadata(&path) {
                     // Directories, sockets, FIFOs (reading one could block forever).
                     Ok(meta) if !meta.is_file() => {}
-                    Ok(_) => match fs::read(&path) {
+                    Ok(_) => match pem::read_file(&path) {
                         Ok(pem) => harvest.take_pem(&pem, &what),
-                        Err(e) => harvest.skips.push(Error::from_file(&what, &e)),
+                        Err(e) => harvest.skips.push(e),
                     },
                     // A dangling link: meant as a certificate, and not one.
                     Err(e) => harvest.skips.push(Error::from_file(&what, &e)),

@@ -668,6 +668,12 @@ static void m_config_add_cert_pem_file(fx *f)
     EXPECT(EMBER_ERR_FILE, ember_config_add_cert_pem_file(cfg, chain, ""));
     EXPECT(EMBER_ERR_FILE, ember_config_add_cert_pem_file(cfg, fx_empty_dir(f), key)); /* a directory */
     EXPECT(EMBER_ERR_FILE, ember_config_add_cert_pem_file(cfg, chain, f->dir));
+    /* An endless "file" is read up to the 64 MiB limit, not until memory runs out. */
+    EXPECT(EMBER_ERR_FILE, ember_config_add_cert_pem_file(cfg, "/dev/zero", key));
+    char why[512] = "";
+    size_t why_len = 0;
+    ember_config_last_error(cfg, why, sizeof why, &why_len);
+    EXPECT_TRUE(strstr(why, "/dev/zero is longer than 64 MiB") != NULL);
     /* Paths are UTF-8 (the header's rule for every string). */
     EXPECT(EMBER_ERR_INVALID_ARG, ember_config_add_cert_pem_file(cfg, "/tmp/\xff.pem", key));
     EXPECT(EMBER_OK, ember_config_add_cert_pem_file(cfg, chain, key));
@@ -865,6 +871,7 @@ static void m_config_set_ticket_key_file(fx *f)
     EXPECT(EMBER_ERR_NULL_ARG, ember_config_set_ticket_key_file(s, NULL));
     EXPECT(EMBER_ERR_FILE, ember_config_set_ticket_key_file(s, pki("no-such-keys")));
     EXPECT(EMBER_ERR_FILE, ember_config_set_ticket_key_file(s, fx_empty_dir(f)));
+    EXPECT(EMBER_ERR_FILE, ember_config_set_ticket_key_file(s, "/dev/zero"));
     EXPECT(EMBER_ERR_INVALID_ARG, ember_config_set_ticket_key_file(s, odd));
     EXPECT(EMBER_ERR_INVALID_ARG, ember_config_set_ticket_key_file(s, empty));
     EXPECT(EMBER_ERR_WRONG_ROLE, ember_config_set_ticket_key_file(fx_ccfg(f), good));
@@ -982,6 +989,7 @@ static void file_loader_rules(const char *what, fx *f, ember_result (*fn)(ember_
         {f->trust, "", EMBER_ERR_FILE, "trust, \"\""},
         {f->trust, pki("no-such-file.pem"), EMBER_ERR_FILE, "trust, missing"},
         {f->trust, fx_empty_dir(f), EMBER_ERR_FILE, "trust, a directory"},
+        {f->trust, "/dev/zero", EMBER_ERR_FILE, "trust, an endless file"},
         {f->trust, "/tmp/\xff\xfe.pem", EMBER_ERR_INVALID_ARG, "trust, not UTF-8"},
         {f->trust, good, EMBER_OK, "trust, good"},
         {frozen_trust(f) ? f->frozen_trust : NULL, good, EMBER_ERR_CONFIG_FROZEN, "frozen trust, good"},
@@ -1686,10 +1694,8 @@ static void reentrant_trace(void *ud, uint64_t id, uint64_t t, ember_trace_step 
     r->handshake = ember_conn_handshake(r->conn);
 }
 
-/* The header forbids calling embertls on a connection from inside its own callbacks. Doing it
- * anyway gets an error code, not a crash or a corrupted connection: the handshake goes on and
- * completes. (Today the code is EMBER_ERR_POISONED, from the flag that marks a connection in
- * use; the connection is not poisoned.) */
+/* Calls on a connection from inside its own callbacks answer EMBER_ERR_WRONG_STATE and change
+ * nothing: the handshake goes on and completes, and the connection is not poisoned. */
 static void case_reentrant_callback(const void *arg)
 {
     (void)arg;
@@ -1707,10 +1713,54 @@ static void case_reentrant_callback(const void *arg)
     CHECK(r.calls > 0);
     printf("    from inside the callback: last_error %s, write %s, handshake %s\n",
            ember_result_name(r.last_error), ember_result_name(r.write), ember_result_name(r.handshake));
-    CHECK(EMBER_RESULT_IS_ERROR(r.last_error) && EMBER_RESULT_IS_ERROR(r.write) &&
-          EMBER_RESULT_IS_ERROR(r.handshake));
+    CHECK_RC(EMBER_ERR_WRONG_STATE, r.last_error);
+    CHECK_RC(EMBER_ERR_WRONG_STATE, r.write);
+    CHECK_RC(EMBER_ERR_WRONG_STATE, r.handshake);
     r.conn = NULL;
     CHECK(exchange(&p));
+out:
+    pair_free(&p);
+    ember_config_free(cc);
+    ember_config_free(sc);
+}
+
+typedef struct freeing {
+    ember_conn *conn;
+    int frees;
+} freeing;
+
+static void freeing_trace(void *ud, uint64_t id, uint64_t t, ember_trace_step step, const char *text)
+{
+    freeing *f = ud;
+    (void)id, (void)t, (void)step, (void)text;
+    if (f->conn != NULL && f->frees++ == 0) {
+        ember_conn_free(f->conn);
+        ember_conn_free(f->conn); /* asked twice: still freed once */
+    }
+}
+
+/* ember_conn_free() from inside the connection's own callback frees it when the call that ran
+ * the callback returns: that call still reports its own result, and nothing leaks or is used
+ * after being freed (the sanitizer and valgrind runs of this case check). */
+static void case_free_from_a_callback(const void *arg)
+{
+    (void)arg;
+    freeing f = {0};
+    ember_config *cc = client_config(0, 0, true), *sc = server_config("ecdsa-p256", NULL, 0, 0);
+    pair p = {0};
+    size_t moved = 0;
+    CHECK(cc && sc);
+    CHECK_RC(EMBER_OK, ember_config_set_trace_callback(cc, freeing_trace, &f));
+    CHECK(pair_from(&p, cc, sc, "localhost"));
+    CHECK(shuttle(p.c, &p.c2s, p.s, NULL, &moved));
+    CHECK_RC(EMBER_WANT_READ, ember_conn_handshake(p.s));
+    CHECK(shuttle(p.s, &p.s2c, p.c, NULL, &moved));
+    /* The server's flight is processed, step by step, inside this call; its first traced step
+     * frees the connection. */
+    f.conn = p.c;
+    CHECK_RC(EMBER_OK, ember_conn_handshake(p.c));
+    CHECK(f.frees > 1); /* the steps after the free were still reported */
+    p.c = NULL;
 out:
     pair_free(&p);
     ember_config_free(cc);
@@ -1722,4 +1772,5 @@ void run_misuse_cases(void)
     for (size_t i = 0; i < sizeof MISUSE / sizeof MISUSE[0]; i++)
         run_case(case_misuse, &MISUSE[i].fn, "misuse %s", MISUSE[i].name);
     run_case(case_reentrant_callback, NULL, "misuse reentrant_call_from_a_callback");
+    run_case(case_free_from_a_callback, NULL, "misuse free_from_a_callback");
 }
