@@ -698,6 +698,9 @@ impl Conn {
         let mut just_processed = false;
         while taken < data.len() {
             match self.tls.read_tls(&mut &data[taken..]) {
+                // rustls takes nothing after the peer's close_notify, whose followers are to
+                // be ignored (RFC 8446, section 6.1): taken, or the caller would feed forever.
+                Ok(0) => taken = data.len(),
                 Ok(n) => {
                     if let Some(trace) = self.trace.as_mut() {
                         trace.scan(Direction::Received, &data[taken..taken + n]);
@@ -737,11 +740,12 @@ impl Conn {
             self.emit(event);
         }
         self.collect_output();
+        // rustls stops handshaking only once the handshake succeeded; a record after the last
+        // flight may still fail in this same call, and the handshake was complete all the same.
+        if !self.tls.is_handshaking() {
+            self.completed();
+        }
         match result {
-            Ok(_) if !self.tls.is_handshaking() => {
-                self.completed();
-                Ok(())
-            }
             Ok(_) => Ok(()),
             Err(e) => Err(self.refusal(&e, &notes)),
         }

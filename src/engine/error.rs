@@ -143,7 +143,7 @@ impl Error {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Self {
             kind,
-            detail: detail.into(),
+            detail: printable(detail.into()),
             os_error: None,
         }
     }
@@ -171,18 +171,16 @@ impl Error {
     /// An I/O failure of the transport, keeping its errno.
     pub(crate) fn from_io(context: &str, err: &io::Error) -> Self {
         Self {
-            kind: ErrorKind::Io,
-            detail: format!("{context}: {err}"),
             os_error: err.raw_os_error(),
+            ..Self::new(ErrorKind::Io, format!("{context}: {err}"))
         }
     }
 
     /// A failure reading a file, naming the file.
     pub(crate) fn from_file(path: &str, err: &io::Error) -> Self {
         Self {
-            kind: ErrorKind::File,
-            detail: format!("cannot read {path}: {err}"),
             os_error: err.raw_os_error(),
+            ..Self::new(ErrorKind::File, format!("cannot read {path}: {err}"))
         }
     }
 
@@ -257,10 +255,36 @@ impl Error {
                 ErrorKind::KeyMismatch,
                 "the private key does not match the certificate".to_owned(),
             ),
+            // rustls' TLS 1.2 server reports a client that accepts no signature its key can
+            // make with this General error; TLS 1.3 says NoSignatureSchemesInCommon.
+            E::General(msg) if msg == "incompatible signing key" => incompatibility(
+                &PeerIncompatible::NoSignatureSchemesInCommon,
+                notes.offer.as_ref(),
+            ),
             other => (ErrorKind::Internal, format!("TLS engine failure: {other}")),
         };
         Self::new(kind, detail)
     }
+}
+
+/// `detail` with its control characters written as escapes (`\0`, `\n`, `\u{1b}`). Details
+/// quote what peers chose (certificate names, ALPN protocols), and reach C as NUL-terminated
+/// strings (a NUL inside cut ember_conn_last_error's text short of the length it reported)
+/// and logs as one line each.
+fn printable(detail: String) -> String {
+    if !detail.chars().any(char::is_control) {
+        return detail;
+    }
+    detail
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for Error {
@@ -509,6 +533,12 @@ fn incompatibility(why: &PeerIncompatible, offer: Option<&Offer>) -> (ErrorKind,
             ErrorKind::NoSharedVersion,
             "no TLS version in common: the server supports neither TLS 1.2 nor TLS 1.3".to_owned(),
         ),
+        P::NoSignatureSchemesInCommon => (
+            ErrorKind::PeerIncompatible,
+            "no signature scheme in common: the peer accepts none that the certificate's key \
+             can make (its signature_algorithms)"
+                .to_owned(),
+        ),
         other => (
             ErrorKind::PeerIncompatible,
             format!("the peer lacks something the handshake needs: {other:?}"),
@@ -561,6 +591,12 @@ pub fn utc_date(unix_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_escape_control_characters() {
+        let err = Error::new(ErrorKind::Decode, "CN=a\0b\nc\u{1b}d \"e\"");
+        assert_eq!(err.detail(), "CN=a\\0b\\nc\\u{1b}d \"e\"");
+    }
 
     #[test]
     fn utc_dates_are_calendar_correct() {

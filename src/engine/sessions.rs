@@ -160,6 +160,11 @@ pub trait SessionStore: Send + Sync {
     fn remove(&self, key: &[u8]) -> bool;
 }
 
+/// The longest key the application's store is given (the header promises 32 bytes: session
+/// ids and rustls' ticket ids). rustls also looks up a TLS 1.3 client's PSK identity as a key,
+/// and the client chooses that, up to 2^16 - 1 bytes: a longer key is no session of ours.
+const MAX_KEY_LEN: usize = 32;
+
 /// The application's store as rustls sees it.
 pub(crate) struct Store(pub(crate) Arc<dyn SessionStore>);
 
@@ -171,17 +176,20 @@ impl fmt::Debug for Store {
 
 impl StoresServerSessions for Store {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
-        self.0.put(&key, &value)
+        key.len() <= MAX_KEY_LEN && self.0.put(&key, &value)
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if key.len() > MAX_KEY_LEN {
+            return None;
+        }
         self.0.get(key)
     }
 
     /// A TLS 1.3 session is used once: only a session this call removed may resume, so two
     /// servers racing for one session cannot both accept it.
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let value = self.0.get(key)?;
+        let value = self.get(key)?;
         self.0.remove(key).then_some(value)
     }
 

@@ -6,12 +6,14 @@
 //! `ssl` and `venv` modules (pytest is installed in a venv: see python.rs), and for the
 //! packaging tests `make`, `pkg-config`, `cmake` and binutils (`nm`, `readelf`); valgrind
 //! for sanitizers.rs (whose AddressSanitizer runs need only gcc); the benchmark's smoke test
-//! also libssl's headers (libssl-dev).
+//! also libssl's headers (libssl-dev); fuzz.rs builds libFuzzer (C++, `c++`) from the
+//! libfuzzer-sys crate, which cargo fetches from crates.io like the other dependencies.
 
 mod bench_smoke;
 mod capi;
 mod concurrency;
 mod cpp;
+mod fuzz;
 mod header;
 mod interop;
 mod matrix;

@@ -792,6 +792,37 @@ out:
     pair_free(&p);
 }
 
+/* The peer closes, and bytes follow its close_notify (more records, or junk), in the same
+ * feed and in later ones: they are ignored (RFC 8446, section 6.1) and ember_conn_feed takes
+ * them all. It used to take none of them and loop forever inside the call; the fuzz target
+ * conn_server found it with a server that closed and then failed. */
+static void case_bytes_after_close_notify(const void *arg)
+{
+    const vcase *vc = arg;
+    pair_opts o = {.cmin = vc->version, .cmax = vc->version};
+    pair p = {0};
+    ember_result rc_c, rc_s;
+    uint8_t buf[16384];
+    size_t n = 0, len = 0;
+    CHECK(make_pair(&p, &o));
+    CHECK(drive_handshake(&p, &rc_c, &rc_s));
+    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
+    CHECK_CONN_RC(p.s, EMBER_OK, rc_s);
+    CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_close(p.s));
+    CHECK_RC(EMBER_OK, ember_conn_drain(p.s, buf, sizeof buf, &len));
+    CHECK(len > 0 && len + 16 <= sizeof buf);
+    memcpy(buf + len, "\x17\x03\x03\x00\x05junk", 10);
+    len += 10;
+    CHECK_CONN_RC(p.c, EMBER_OK, ember_conn_feed(p.c, buf, len, &n));
+    CHECK_EQ(len, n);
+    CHECK_CONN_RC(p.c, EMBER_CLOSED, ember_conn_read(p.c, buf, sizeof buf, &n));
+    CHECK_CONN_RC(p.c, EMBER_OK, ember_conn_feed(p.c, (const uint8_t *)"more", 4, &n));
+    CHECK_EQ(4, n);
+    CHECK_CONN_RC(p.c, EMBER_CLOSED, ember_conn_read(p.c, buf, sizeof buf, &n));
+out:
+    pair_free(&p);
+}
+
 /* ---- file descriptors ---- */
 
 /* The peer's socket is gone: the write fails with EPIPE, and SIGPIPE (back to its default,
@@ -872,6 +903,7 @@ void run_fault_cases(void)
                      pcs[v][i].together ? "_with_data" : "", vn, ember_result_name(pcs[v][i].want),
                      pcs[v][i].alert);
         run_case(case_alert_after_handshake, &vcs[v], "fault alert_after_handshake %s", vn);
+        run_case(case_bytes_after_close_notify, &vcs[v], "fault bytes_after_close_notify %s", vn);
     }
     run_case(case_fd_peer_gone, NULL, "fault fd_peer_gone EPIPE");
 }

@@ -185,6 +185,7 @@ typedef struct session_store {
     int puts, gets, gets_found, removes, removes_found;
     bool refuse_get, refuse_remove;
     size_t key_len_max, value_len_max, get_buf_len;
+    size_t lookup_key_len_max; /* the longest key given to get or remove */
 } session_store;
 
 static store_entry *store_find(session_store *st, const uint8_t *key, size_t key_len)
@@ -230,6 +231,8 @@ static int store_get(void *ud, const uint8_t *key, size_t key_len, uint8_t *buf,
     session_store *st = ud;
     st->gets++;
     st->get_buf_len = buf_len;
+    if (key_len > st->lookup_key_len_max)
+        st->lookup_key_len_max = key_len;
     store_entry *slot = store_find(st, key, key_len);
     if (st->refuse_get || !slot || slot->value_len > buf_len)
         return 1;
@@ -243,6 +246,8 @@ static int store_remove(void *ud, const uint8_t *key, size_t key_len)
 {
     session_store *st = ud;
     st->removes++;
+    if (key_len > st->lookup_key_len_max)
+        st->lookup_key_len_max = key_len;
     store_entry *slot = store_find(st, key, key_len);
     if (st->refuse_remove || !slot)
         return 1;
@@ -322,6 +327,87 @@ static void case_store(const void *arg)
         CHECK_EQ(first_puts + (tls13 || !want ? first_puts : 0), st.puts);
     }
 out:
+    ember_config_free(sc);
+    ember_config_free(cc);
+    store_clear(&st);
+}
+
+/* Adds `extra` bytes to the first PSK identity of the ClientHello record in hello[0..*len)
+ * (room for cap bytes), fixing every length around it. */
+static bool lengthen_psk_identity(uint8_t *hello, size_t *len, size_t cap, size_t extra)
+{
+    size_t at = 5 + 4 + 2 + 32, exts_at, n = *len;
+    CHECK(n > at && hello[0] == 22 && hello[5] == 1 && n + extra <= cap);
+    at += 1 + hello[at];                                  /* session id */
+    at += 2 + ((size_t)hello[at] << 8 | hello[at + 1]);  /* cipher suites */
+    at += 1 + hello[at];                                  /* compression methods */
+    exts_at = at;
+    at += 2;
+    size_t psk = 0;
+    while (at + 4 <= n) {
+        size_t type = (size_t)hello[at] << 8 | hello[at + 1];
+        size_t ext_len = (size_t)hello[at + 2] << 8 | hello[at + 3];
+        if (type == 41)
+            psk = at;
+        at += 4 + ext_len;
+    }
+    CHECK_MSG(psk != 0, "the ClientHello offers no pre_shared_key");
+    /* pre_shared_key: identities<7..2^16-1> (identity<1..2^16-1>, u32 age), then binders. */
+    size_t id_len_at = psk + 4 + 2;
+    size_t id_end = id_len_at + 2 + ((size_t)hello[id_len_at] << 8 | hello[id_len_at + 1]);
+    memmove(hello + id_end + extra, hello + id_end, n - id_end);
+    memset(hello + id_end, 'A', extra);
+    size_t fields[][2] = {{id_len_at, 2}, {psk + 4, 2}, {psk + 2, 2}, {exts_at, 2}, {6, 3}, {3, 2}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        size_t v = 0;
+        for (size_t b = 0; b < fields[i][1]; b++)
+            v = v << 8 | hello[fields[i][0] + b];
+        v += extra;
+        for (size_t b = fields[i][1]; b-- > 0; v >>= 8)
+            hello[fields[i][0] + b] = (uint8_t)v;
+    }
+    *len = n + extra;
+    return true;
+out:
+    return false;
+}
+
+/* A TLS 1.3 client names the session it resumes with a PSK identity of its choosing, up to
+ * 2^16 - 1 bytes, which rustls looks up in the session store as a key; the header promises the
+ * application keys of at most 32 bytes, so a longer identity must not reach it (a store with
+ * a 32-byte key buffer would overflow). The fuzz target conn_server found this. */
+static void case_store_long_psk_identity(const void *arg)
+{
+    (void)arg;
+    session_store st;
+    memset(&st, 0, sizeof st);
+    ember_config *sc = server_config("ecdsa-p256", NULL, EMBER_TLS1_3, EMBER_TLS1_3);
+    ember_config *cc = client_config(EMBER_TLS1_3, EMBER_TLS1_3, true);
+    ember_conn *c = NULL, *s = NULL;
+    uint8_t hello[4096];
+    size_t len = 0, n = 0;
+    int rc = -1, rs = -1;
+    CHECK(sc != NULL && cc != NULL);
+    CHECK_RC(EMBER_OK, ember_config_set_tickets(sc, 0));
+    CHECK_RC(EMBER_OK, ember_config_set_session_store(sc, store_put, store_get, store_remove, &st));
+    CHECK(connect_once(cc, sc, "localhost", &rc, &rs, NULL));
+    CHECK(st.puts > 0);
+    CHECK_RC(EMBER_OK, ember_conn_new(cc, "localhost", &c));
+    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &s));
+    CHECK_RC(EMBER_WANT_READ, ember_conn_handshake(c));
+    CHECK_RC(EMBER_OK, ember_conn_drain(c, hello, sizeof hello, &len));
+    CHECK(lengthen_psk_identity(hello, &len, sizeof hello, 200));
+    ember_result r = ember_conn_feed(s, hello, len, &n);
+    if (r == EMBER_OK)
+        r = ember_conn_handshake(s);
+    CHECK_MSG(st.lookup_key_len_max <= 32, "the store was asked for a key of %zu bytes",
+              st.lookup_key_len_max);
+    /* Not resumed (no such session): a full handshake goes on, or the binder fails. */
+    CHECK_MSG(r == EMBER_WANT_READ || EMBER_RESULT_IS_HANDSHAKE_ERROR(r), "server: %s",
+              ember_result_name(r));
+out:
+    ember_conn_free(c);
+    ember_conn_free(s);
     ember_config_free(sc);
     ember_config_free(cc);
     store_clear(&st);
@@ -708,6 +794,33 @@ static void case_alpn(const void *arg)
         CHECK(exchange(&p));
         CHECK(alpn_is(p.c, ac->want) && alpn_is(p.s, ac->want)); /* still known after close */
     }
+out:
+    pair_free(&p);
+    ember_config_free(sc);
+    ember_config_free(cc);
+}
+
+/* A detail quotes what the peer chose, here the protocols a client offered, with its control
+ * characters escaped: the text stays one printable line whose length is the one reported (a
+ * NUL inside a certificate's name cut the text short of it; the fuzz target conn_client found
+ * that one, which C cannot offer as ALPN). */
+static void case_alpn_escaped_in_detail(const void *arg)
+{
+    uint16_t v = *(const uint16_t *)arg;
+    ember_config *sc = server_config("ecdsa-p256", NULL, v, v);
+    ember_config *cc = client_config(v, v, true);
+    const char *offered[] = {"h2\n\x1b[1m"}, *accepted[] = {"http/1.1"};
+    char s_text[DETAIL_LEN], c_text[DETAIL_LEN];
+    pair p = {0};
+    CHECK(sc != NULL && cc != NULL);
+    CHECK_RC(EMBER_OK, ember_config_set_alpn(cc, offered, 1));
+    CHECK_RC(EMBER_OK, ember_config_set_alpn(sc, accepted, 1));
+    CHECK(pair_from(&p, cc, sc, "localhost"));
+    CHECK(check_failed_handshake(&p, false, EMBER_ERR_NO_ALPN_OVERLAP, EMBER_ERR_NO_ALPN_OVERLAP,
+                                 ALERT_NO_APPLICATION_PROTOCOL, s_text, c_text));
+    CHECK_CONTAINS(s_text, "\"h2\\n\\u{1b}[1m\"");
+    for (const char *c = s_text; *c; c++)
+        CHECK_MSG((unsigned char)*c >= 0x20, "control character 0x%02x in the detail", *c);
 out:
     pair_free(&p);
     ember_config_free(sc);
@@ -1250,6 +1363,11 @@ void run_session_cases(void)
                      : alpn_base[i].want    ? alpn_base[i].want
                                             : "(none)");
         }
+        if (ver == EMBER_TLS1_3)
+            run_case(case_store_long_psk_identity, NULL, "session_store %s long_psk_identity",
+                     vname(ver));
+        run_case(case_alpn_escaped_in_detail, &VERSIONS[v], "alpn %s control_characters_escaped_in_detail",
+                 vname(ver));
         for (int i = 0; i < NSNI; i++) {
             snis[v][i] = sni_base[i];
             snis[v][i].version = ver;

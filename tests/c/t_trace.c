@@ -742,12 +742,69 @@ out:
     ember_config_free(sc);
 }
 
+/* A handshake that completes and fails in the same call: the server's last flight arrives
+ * with a record no key opens right behind it (the fuzz target conn_server found this with a
+ * close_notify the client sent too early, which the server answered with an alert). The
+ * handshake did complete, so every fact says so: the duration, resumption, and the COMPLETE
+ * event; the failure is the call's answer, not a failed handshake. */
+static void case_trace_completed_then_failed(const void *arg)
+{
+    uint16_t v = *(const uint16_t *)arg;
+    ember_config *cc = NULL, *sc = NULL;
+    pair p = {0};
+    uint64_t id = 0, ns = 0;
+    int resumed = -1;
+    uint8_t buf[16384];
+    size_t n = 0;
+    ember_result rc_c = EMBER_WANT_READ;
+    bool done = false;
+    /* An application-data record: nobody holds the key that would open it. */
+    uint8_t garbage[5 + 32] = {23, 3, 3, 0, 32};
+    memset(garbage + 5, 0x5a, 32);
+    CHECK(traced_configs(v, "ecdsa-p256", &cc, &sc));
+    CHECK(pair_from(&p, cc, sc, "localhost"));
+    CHECK_RC(EMBER_OK, ember_conn_id(p.c, &id));
+    /* The client completes on the server's first flight in TLS 1.3, on its second in 1.2. */
+    for (int flight = 0; flight <= (v == EMBER_TLS1_3 ? 0 : 1); flight++) {
+        size_t moved = 0;
+        CHECK_RC(EMBER_WANT_READ, ember_conn_handshake(p.c));
+        CHECK(shuttle(p.c, &p.c2s, p.s, NULL, &moved));
+        ember_result rc_s = ember_conn_handshake(p.s);
+        CHECK(rc_s == EMBER_WANT_READ || rc_s == EMBER_OK);
+        CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_drain(p.s, buf, sizeof buf, &n));
+        CHECK(n > 0 && n + sizeof garbage <= sizeof buf);
+        if (flight == (v == EMBER_TLS1_3 ? 0 : 1)) {
+            memcpy(buf + n, garbage, sizeof garbage);
+            n += sizeof garbage;
+        }
+        size_t taken = 0;
+        rc_c = ember_conn_feed(p.c, buf, n, &taken);
+        CHECK(rc_c == EMBER_OK || rc_c == EMBER_ERR_BAD_RECORD);
+    }
+    rc_c = ember_conn_handshake(p.c);
+    CHECK_CONN_RC(p.c, EMBER_ERR_BAD_RECORD, rc_c);
+    CHECK_RC(EMBER_OK, ember_conn_is_resumed(p.c, &resumed));
+    CHECK_EQ(0, resumed);
+    CHECK_RC(EMBER_OK, ember_conn_handshake_ns(p.c, &ns));
+    CHECK_EQ(1, count_steps(&g_trace, id, EMBER_TRACE_COMPLETE));
+    CHECK_EQ(0, count_steps(&g_trace, id, EMBER_TRACE_FAILED));
+    done = true;
+out:
+    if (!done)
+        print_events(&g_trace, id);
+    pair_free(&p);
+    ember_config_free(cc);
+    ember_config_free(sc);
+}
+
 void run_trace_cases(void)
 {
     for (int v = 0; v < 2; v++) {
         const char *name = vname(VERSIONS[v]);
         run_case(case_trace_handshake, &VERSIONS[v], "trace %s full_then_resumed", name);
         run_case(case_trace_failed, &VERSIONS[v], "trace %s failed_handshake", name);
+        run_case(case_trace_completed_then_failed, &VERSIONS[v], "trace %s completed_then_failed",
+                 name);
         run_case(case_trace_alpn, &VERSIONS[v], "trace %s alpn", name);
         run_case(case_keylog, &VERSIONS[v], "keylog %s", name);
         run_case(case_sslkeylogfile, &VERSIONS[v], "keylog %s sslkeylogfile", name);

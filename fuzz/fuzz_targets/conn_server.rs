@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: embertls_fuzz::init(), |data: &[u8]| {
+    embertls_fuzz::conn_server(data)
+});
