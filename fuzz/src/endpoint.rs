@@ -148,7 +148,7 @@ impl Endpoint {
         if self.traced && !self.handshake_done() {
             let failed = configs::traced(self.id, ffi::TRACE_FAILED);
             assert!(
-                failed.contains(&detail.replace('\0', "")),
+                failed.contains(&detail),
                 "the handshake failed ({what}: {detail}) but the trace reported {failed:?}"
             );
         }

@@ -417,11 +417,16 @@ fn setters(input: &mut Input, server: bool, use_it: bool) {
     }
 }
 
-/// A directory of this process's own, holding the file the file variants read.
+/// A directory of this process's own, holding the file the file variants read. It is
+/// beside the fuzz target's executable (in fuzz/target/, which `cargo clean` empties):
+/// libFuzzer ends a process with exit(), which runs no Rust cleanup.
 fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("embertls-fuzz-{}", std::process::id()));
+        let exe = std::env::current_exe().expect("the executable's path");
+        let dir = exe
+            .with_file_name("scratch")
+            .join(std::process::id().to_string());
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         dir
     })
