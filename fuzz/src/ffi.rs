@@ -3,7 +3,8 @@
 //!
 //! The library's `capi` module is private, so the harnesses link to the exported `ember_*`
 //! symbols of the rlib, exactly as a C program links to the library. A declaration here
-//! must match the header: keep them in step when a signature changes.
+//! must match the header: keep them in step when a signature changes
+//! (tests/all/fuzz.rs compares each one's parameters with the header's).
 
 #![allow(non_camel_case_types)]
 

@@ -3,6 +3,7 @@
 //! with a fixed seed, and every crash input kept in fuzz/regressions/ replayed. The long
 //! runs that find new crashes are `fuzz/run TARGET SECONDS`, by hand.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -108,4 +109,72 @@ fn every_fuzz_target_is_checked() {
             assert!(path.is_dir(), "{} is missing", path.display());
         }
     }
+}
+
+/// The harnesses declare the C functions they call by hand (fuzz/src/ffi.rs), as a C program
+/// would include the header; a signature that changed in the header must change there too.
+#[test]
+fn the_harness_declarations_match_the_header() {
+    let read = |path: &str| {
+        fs::read_to_string(manifest_dir().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let header = arities(&read("include/embertls.h"), |line| {
+        !line.starts_with([' ', '#', '*', '/']) && !line.starts_with("typedef")
+    });
+    let harness = arities(&read("fuzz/src/ffi.rs"), |line| {
+        line.trim_start().starts_with("pub fn ember_")
+    });
+    assert!(
+        !harness.is_empty(),
+        "no declarations found in fuzz/src/ffi.rs"
+    );
+    for (name, count) in &harness {
+        assert_eq!(
+            header.get(name),
+            Some(count),
+            "{name}: parameters in fuzz/src/ffi.rs against include/embertls.h"
+        );
+    }
+}
+
+/// Parameter counts of the `ember_*` functions declared on the lines `starts_declaration`
+/// picks, in C or Rust syntax (the parameter list may span lines).
+fn arities(text: &str, starts_declaration: impl Fn(&str) -> bool) -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if !starts_declaration(line) {
+            continue;
+        }
+        let Some(open) = line.find('(') else { continue };
+        let Some(name) = line[..open].rsplit([' ', '*']).next() else {
+            continue;
+        };
+        if !name.starts_with("ember_") {
+            continue;
+        }
+        // A parameter is what stands between top-level commas; C's `(void)` and Rust's
+        // trailing comma are none.
+        let is_param = |p: &str| !p.trim().is_empty() && p.trim() != "void";
+        let (mut depth, mut count, mut param) = (0, 0, String::new());
+        for c in text[start + open + 1..].chars() {
+            match c {
+                ')' if depth == 0 => break,
+                ',' if depth == 0 => {
+                    count += usize::from(is_param(&param));
+                    param.clear();
+                    continue;
+                }
+                '(' | '<' => depth += 1,
+                ')' | '>' => depth -= 1,
+                _ => {}
+            }
+            param.push(c);
+        }
+        count += usize::from(is_param(&param));
+        found.insert(name.to_owned(), count);
+    }
+    found
 }
