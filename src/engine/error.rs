@@ -547,6 +547,15 @@ fn incompatibility(why: &PeerIncompatible, offer: Option<&Offer>) -> (ErrorKind,
 }
 
 fn alert_verdict(alert: AlertDescription) -> (ErrorKind, String) {
+    // rustls reports a close_notify as an error only while the handshake runs: a close, not
+    // a fatal alert, but the handshake cannot complete.
+    if alert == AlertDescription::CloseNotify {
+        return (
+            ErrorKind::AlertReceived,
+            "the peer closed the connection (close_notify, 0) before the handshake completed"
+                .to_owned(),
+        );
+    }
     let kind = match alert {
         AlertDescription::ProtocolVersion => ErrorKind::NoSharedVersion,
         AlertDescription::NoApplicationProtocol => ErrorKind::NoAlpnOverlap,

@@ -823,6 +823,36 @@ out:
     pair_free(&p);
 }
 
+/* The client closes before the handshake completed: its close_notify reaches the server in
+ * the middle of the handshake. TLS 1.3 ends the handshake there, named as a close and not as
+ * a fatal alert; TLS 1.2 allows such warning alerts and the server waits on, until the end
+ * of the stream. */
+static void case_close_during_handshake(const void *arg)
+{
+    const vcase *vc = arg;
+    pair_opts o = {.cmin = vc->version, .cmax = vc->version};
+    pair p = {0};
+    size_t moved = 0;
+    uint8_t alert = 99;
+    CHECK(make_pair(&p, &o));
+    CHECK_CONN_RC(p.c, EMBER_WANT_READ, ember_conn_handshake(p.c));
+    CHECK_CONN_RC(p.c, EMBER_OK, ember_conn_close(p.c));
+    CHECK(shuttle(p.c, &p.c2s, p.s, NULL, &moved));
+    if (vc->version == EMBER_TLS1_2) {
+        CHECK_CONN_RC(p.s, EMBER_WANT_READ, ember_conn_handshake(p.s));
+        CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_feed(p.s, NULL, 0, &moved));
+        CHECK_CONN_RC(p.s, EMBER_ERR_UNEXPECTED_EOF, ember_conn_handshake(p.s));
+        goto out;
+    }
+    CHECK_CONN_RC(p.s, EMBER_ERR_ALERT_RECEIVED, ember_conn_handshake(p.s));
+    CHECK_RC(EMBER_OK, ember_conn_peer_alert(p.s, &alert));
+    CHECK_EQ(0, alert);
+    CHECK(strstr(conn_detail(p.s), "closed the connection (close_notify, 0) before the handshake "
+                                   "completed") != NULL);
+out:
+    pair_free(&p);
+}
+
 /* ---- file descriptors ---- */
 
 /* The peer's socket is gone: the write fails with EPIPE, and SIGPIPE (back to its default,
@@ -904,6 +934,7 @@ void run_fault_cases(void)
                      pcs[v][i].alert);
         run_case(case_alert_after_handshake, &vcs[v], "fault alert_after_handshake %s", vn);
         run_case(case_bytes_after_close_notify, &vcs[v], "fault bytes_after_close_notify %s", vn);
+        run_case(case_close_during_handshake, &vcs[v], "fault close_during_handshake %s", vn);
     }
     run_case(case_fd_peer_gone, NULL, "fault fd_peer_gone EPIPE");
 }
