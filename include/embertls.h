@@ -746,8 +746,12 @@ ember_result ember_config_set_groups(ember_config *cfg, const uint16_t *groups, 
  * ember_config_add_cert_pem_file loads a certificate chain (PEM, leaf first, then
  * intermediates) and its private key (PEM: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"
  * or SEC1 "EC PRIVATE KEY"; RSA, ECDSA P-256/P-384 or Ed25519) from two files, and checks
- * that the key belongs to the leaf. A server presents the first chain added; a client
- * presents it when a server asks for a client certificate.
+ * that the key belongs to the leaf. Several chains may be added, in order of preference. A
+ * server presents, among the chains whose leaf names the client's server name (SNI;
+ * `*.example.com` covers one label) or among all when none does, the first whose key can
+ * sign with a scheme the client accepts, else the first of them: one site may have an ECDSA
+ * and an RSA certificate. A client presents the first chain that fits the server's accepted
+ * signatures the same way when a server asks for a client certificate.
  *
  * Returns EMBER_OK; EMBER_ERR_FILE when a file cannot be read; EMBER_ERR_BAD_PEM when the
  * chain is empty, not PEM, or has no certificate; EMBER_ERR_BAD_KEY when the key file has

@@ -1,9 +1,11 @@
 //! Which certificate a server presents: the one whose names match the client's SNI.
 //!
-//! A server config may hold several certificates (one per site). The client's server name
-//! picks the first whose subjectAltName has it (`*.example.com` matches one label); a
-//! client that sends no name, or a name no certificate has, gets the first certificate.
-//! A client config presents its first certificate when a server asks for one.
+//! A server config may hold several certificates: one per site, or one per key type for a
+//! site. The client's server name picks those whose subjectAltName has it (`*.example.com`
+//! matches one label); a client that sends no name, or a name no certificate has, picks
+//! them all. Of those, the first whose key can make a signature the client accepts is
+//! presented, or else the first (the handshake then fails, saying why). A client config
+//! presents the first certificate that fits the server's accepted signatures the same way.
 
 use std::sync::Arc;
 
@@ -45,16 +47,30 @@ impl CertChooser {
         }
     }
 
-    /// The certificate for `server_name` (the first one when none matches).
-    fn choose(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        let matching = server_name.and_then(|wanted| {
-            let wanted = wanted.to_ascii_lowercase();
-            self.candidates
+    /// The certificate for `server_name` whose key signs with one of `schemes` (see the
+    /// module's comment for the fallbacks).
+    fn choose(
+        &self,
+        server_name: Option<&str>,
+        schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let wanted = server_name.map(str::to_ascii_lowercase);
+        let named: Vec<&Candidate> = match &wanted {
+            Some(wanted) => self
+                .candidates
                 .iter()
-                .find(|c| c.names.iter().any(|name| name_matches(name, &wanted)))
-        });
-        matching
-            .or_else(|| self.candidates.first())
+                .filter(|c| c.names.iter().any(|name| name_matches(name, wanted)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let pool: Vec<&Candidate> = if named.is_empty() {
+            self.candidates.iter().collect()
+        } else {
+            named
+        };
+        pool.iter()
+            .find(|c| c.key.key.choose_scheme(schemes).is_some())
+            .or_else(|| pool.first())
             .map(|c| c.key.clone())
     }
 }
@@ -72,13 +88,13 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 impl ResolvesServerCert for CertChooser {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         hello::record(&hello);
-        self.choose(hello.server_name())
+        self.choose(hello.server_name(), hello.signature_schemes())
     }
 }
 
 impl ResolvesClientCert for CertChooser {
-    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        self.choose(None)
+    fn resolve(&self, _hints: &[&[u8]], schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.choose(None, schemes)
     }
 
     fn has_certs(&self) -> bool {

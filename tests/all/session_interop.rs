@@ -449,6 +449,60 @@ fn servers_sharing_a_ticket_key_file_resume_each_others_sessions() {
 // d) ALPN and SNI
 // ---------------------------------------------------------------------------------------
 
+/// One name, two certificates: ECDSA first, then RSA. A client that accepts only RSA
+/// signatures gets the RSA certificate; one that accepts ECDSA gets the first.
+#[test]
+fn of_two_certificates_for_a_name_the_client_gets_one_it_can_verify() {
+    let pki = Pki::shared();
+    let (rsa, rsa_key) = (pki.arg("rsa.pem"), pki.arg("rsa.key"));
+    let server = EmberServer::start(
+        ServerKind::Threaded,
+        &pki.path("ecdsa-p256.pem"),
+        &pki.path("ecdsa-p256.key"),
+        &["--cert", &rsa, "--key", &rsa_key],
+        4,
+    );
+    let addr = server.addr();
+    // (s_client options, the public key s_client reports)
+    let cases = [
+        (
+            "-tls1_3",
+            "rsa_pss_rsae_sha256",
+            "Server public key is 2048 bit",
+        ),
+        (
+            "-tls1_3",
+            "ecdsa_secp256r1_sha256",
+            "Server public key is 256 bit",
+        ),
+        (
+            "-tls1_2",
+            "rsa_pss_rsae_sha256:rsa_pkcs1_sha256",
+            "Server public key is 2048 bit",
+        ),
+        (
+            "-tls1_2",
+            "ecdsa_secp256r1_sha256",
+            "Server public key is 256 bit",
+        ),
+    ];
+    for (version, sigalgs, key) in cases {
+        let extra = [&for_name("localhost")[..], &[version, "-sigalgs", sigalgs]].concat();
+        let report = echo_through(verbose_s_client(&pki, &addr, &extra)).stdout_text();
+        assert_eq!(
+            lines_after(&report, key).len(),
+            1,
+            "{version} {sigalgs}: {key:?} in:\n{report}"
+        );
+        assert_eq!(
+            only_line_after(&report, "Verification: "),
+            "OK",
+            "{version} {sigalgs}"
+        );
+    }
+    assert_server_ok(&server.finish(), 4);
+}
+
 /// A server with two certificates: wronghost (valid only for other.example) first, then
 /// ecdsa-p256 (localhost). The client's SNI picks one; no SNI gets the first. ALPN picks
 /// the protocol s_client offers from the server's list.
