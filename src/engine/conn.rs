@@ -9,11 +9,12 @@
 //! - memory mode: the embedder feeds received bytes with [`Conn::feed`] and takes bytes to
 //!   send with [`Conn::drain`]; the loop never blocks and reports WantRead when it needs input.
 //!
-//! Bytes to send stay in rustls until they are drained (encrypted records are copied once,
-//! straight into the caller's buffer) or written to the transport (a partial write leaves the
-//! rest with rustls). They are moved into the connection's own outgoing buffer only where
-//! something must look at them first: the hello scanner of a traced handshake, and
-//! `pending_output`, which counts them. Bytes in that buffer always go out before rustls'.
+//! In memory mode, bytes to send stay in rustls until they are drained: encrypted records
+//! are copied once, straight into the caller's buffer. They are moved into the connection's
+//! own outgoing buffer only where something must look at them first (the hello scanner of a
+//! traced handshake; `pending_output`, which counts them) or, with a transport, to leave in
+//! as few writes as possible (a partial write keeps the rest there). Bytes in that buffer
+//! always go out before rustls'.
 
 use std::cell::OnceCell;
 use std::io::{self, Read, Write};
@@ -828,34 +829,28 @@ impl Conn {
         ));
     }
 
-    /// Writes the outgoing buffer, then what rustls holds, to the transport; a no-op in
-    /// memory mode.
+    /// Writes everything pending to the transport; a no-op in memory mode.
+    ///
+    /// What rustls holds is collected first, so that a flight of several records leaves in
+    /// one write: written record by record, the second small write would wait for the
+    /// peer's delayed ACK of the first (Nagle's algorithm), 40 ms per flight on Linux.
     fn flush_output(&mut self) -> Result<(), Error> {
-        self.collect_output();
-        let Io::Stream(transport) = &mut self.io else {
+        if matches!(self.io, Io::Memory { .. }) {
             return Ok(());
+        }
+        self.collect_all_output();
+        let Io::Stream(transport) = &mut self.io else {
+            unreachable!("memory mode returned above")
         };
-        let mut io = TransportIo {
-            transport: transport.as_mut(),
-            copy: None,
-        };
-        loop {
-            let collected = self.out.len() - self.out_start;
-            let wrote = if collected > 0 {
-                io.write(&self.out[self.out_start..])
-            } else if self.tls.wants_write() {
-                self.tls.write_tls(&mut io)
-            } else {
-                break;
-            };
-            match wrote {
+        while self.out_start < self.out.len() {
+            match transport.write(&self.out[self.out_start..]) {
                 Ok(0) => {
                     return Err(Error::new(
                         ErrorKind::Io,
                         "the transport accepted no bytes (write returned 0)",
                     ))
                 }
-                Ok(n) => self.out_start += n.min(collected),
+                Ok(n) => self.out_start += n.min(self.out.len() - self.out_start),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Err(Error::progress(ErrorKind::WantWrite))
@@ -901,7 +896,7 @@ impl Trace {
     }
 }
 
-/// A transport as rustls reads and writes it, copying what it reads when `copy` is given.
+/// A transport as rustls reads it, copying what it reads when `copy` is given.
 struct TransportIo<'a> {
     transport: &'a mut dyn Transport,
     copy: Option<&'a mut Vec<u8>>,
@@ -914,16 +909,6 @@ impl Read for TransportIo<'_> {
             copy.extend_from_slice(&buf[..n]);
         }
         Ok(n)
-    }
-}
-
-impl Write for TransportIo<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.transport.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -316,6 +316,33 @@ out:
     free(c_rx);
 }
 
+/* Each flight leaves in one write when the transport takes all of it: written record by
+ * record, the second small write would wait for a TCP peer's delayed ACK of the first
+ * (Nagle's algorithm), 40 ms a flight on Linux. */
+static void case_one_write_per_flight(const void *arg)
+{
+    uint16_t v = *(const uint16_t *)arg;
+    pair p;
+    wire_end ce = {.in = &p.s2c, .out = &p.c2s}, se = {.in = &p.c2s, .out = &p.s2c};
+    CHECK(make_pair(&p, &(pair_opts){.cmin = v, .cmax = v}));
+    CHECK_RC(EMBER_OK, ember_conn_set_io(p.c, hostile_read, hostile_write, &ce));
+    CHECK_RC(EMBER_OK, ember_conn_set_io(p.s, hostile_read, hostile_write, &se));
+    /* ClientHello; the server's whole first flight; the client's last flight (it completes in
+     * TLS 1.3); TLS 1.2: the server's tickets and Finished. */
+    CHECK_CONN_RC(p.c, EMBER_WANT_READ, ember_conn_handshake(p.c));
+    CHECK_EQ(1, ce.writes);
+    CHECK_CONN_RC(p.s, EMBER_WANT_READ, ember_conn_handshake(p.s));
+    CHECK_EQ(1, se.writes);
+    CHECK_CONN_RC(p.c, v == EMBER_TLS1_3 ? EMBER_OK : EMBER_WANT_READ, ember_conn_handshake(p.c));
+    CHECK_EQ(2, ce.writes);
+    CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_handshake(p.s));
+    CHECK_EQ(2, se.writes);
+    CHECK_CONN_RC(p.c, EMBER_OK, ember_conn_handshake(p.c));
+    CHECK_EQ(2, ce.writes);
+out:
+    pair_free(&p);
+}
+
 /* What the callbacks' return values become: EAGAIN -> WANT_*, EIO/EPIPE -> EMBER_ERR_IO with
  * the errno kept, 0 bytes read -> EOF. */
 static void case_callback_errno(const void *arg)
@@ -587,6 +614,8 @@ void run_transport_cases(void)
                  hcs[v].seed);
     }
     run_case(case_callback_errno, NULL, "callback_errno");
+    for (int v = 0; v < 2; v++)
+        run_case(case_one_write_per_flight, &VERSIONS[v], "one_write_per_flight %s", vname(VERSIONS[v]));
     for (int v = 0; v < 2; v++) {
         for (int t = 0; t < 2; t++) {
             fcs[v][t] = (fd_case){VERSIONS[v], t == 1};
