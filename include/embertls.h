@@ -896,9 +896,11 @@ ember_result ember_conn_drain(ember_conn *conn, uint8_t *buf, size_t len, size_t
 /**
  * ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
  * ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
- * write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+ * write (poll for POLLOUT while it is not 0). Returns 0 for NULL, for a poisoned
+ * connection, and from inside one of the connection's own callbacks.
  *
- * Threads: one thread at a time per connection.
+ * Threads: one thread at a time per connection (it is const, but counting may move bytes
+ * within the connection).
  */
 size_t ember_conn_pending_output(const ember_conn *conn);
 

@@ -307,9 +307,11 @@ pub extern "C" fn ember_conn_drain(
 
 /// ember_conn_pending_output returns how many bytes wait to be sent: in memory mode, what
 /// ember_conn_drain() would give; with a transport, what ember_conn_flush() still has to
-/// write (poll for POLLOUT while it is not 0). Returns 0 for NULL.
+/// write (poll for POLLOUT while it is not 0). Returns 0 for NULL, for a poisoned
+/// connection, and from inside one of the connection's own callbacks.
 ///
-/// Threads: one thread at a time per connection.
+/// Threads: one thread at a time per connection (it is const, but counting may move bytes
+/// within the connection).
 #[no_mangle]
 pub extern "C" fn ember_conn_pending_output(conn: *const ember_conn) -> usize {
     // SAFETY: `conn` is NULL or a live handle used by this thread, per the header. Counting
