@@ -95,48 +95,38 @@ pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T) -> Result<&'a mut T, ember_resu
 /// (like a C object) is at most `isize::MAX` (PTRDIFF_MAX) bytes, and making a longer one is
 /// undefined behaviour (debug builds abort). A caller passing SIZE_MAX "for the whole
 /// buffer" gets an error instead.
-pub(crate) fn arg_count<T>(count: usize) -> Result<(), ember_result> {
+fn arg_count<T>(count: usize) -> Result<(), ember_result> {
     match count.checked_mul(std::mem::size_of::<T>().max(1)) {
         Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
         _ => Err(ember_result::EMBER_ERR_INVALID_ARG),
     }
 }
 
-/// The caller's input bytes. NULL is allowed only with `len == 0`; a `len` larger than any
-/// buffer can be is EMBER_ERR_INVALID_ARG ([`arg_count`]).
+/// The caller's input bytes: [`arg_slice`] of bytes.
 ///
 /// # Safety
-/// When `len > 0`, `ptr` is NULL or points to `len` readable bytes that stay unchanged
-/// during `'a`.
+/// As [`arg_slice`].
 pub(crate) unsafe fn arg_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], ember_result> {
-    match (ptr.is_null(), len) {
-        (_, 0) => Ok(&[]),
-        (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
-        (false, _) => {
-            arg_count::<u8>(len)?;
-            // SAFETY: non-NULL, at most isize::MAX bytes, and per this function's contract
-            // valid for `len` bytes.
-            Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
-        }
-    }
+    // SAFETY: per this function's contract.
+    unsafe { arg_slice(ptr, len) }
 }
 
-/// The caller's array of `count` 16-bit values (IANA ids). NULL is allowed only with
-/// `count == 0`; a `count` larger than any array can be is EMBER_ERR_INVALID_ARG
+/// The caller's array of `count` values (bytes, IANA ids, string pointers). NULL is allowed
+/// only with `count == 0`; a `count` larger than any array can be is EMBER_ERR_INVALID_ARG
 /// ([`arg_count`]).
 ///
 /// # Safety
 /// When `count > 0`, `ptr` is NULL or points to `count` readable, aligned values that stay
 /// unchanged during `'a`.
-pub(crate) unsafe fn arg_u16s<'a>(
-    ptr: *const u16,
+pub(crate) unsafe fn arg_slice<'a, T>(
+    ptr: *const T,
     count: usize,
-) -> Result<&'a [u16], ember_result> {
+) -> Result<&'a [T], ember_result> {
     match (ptr.is_null(), count) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(ember_result::EMBER_ERR_NULL_ARG),
         (false, _) => {
-            arg_count::<u16>(count)?;
+            arg_count::<T>(count)?;
             // SAFETY: non-NULL, at most isize::MAX bytes, and per this function's contract
             // valid for `count` values.
             Ok(unsafe { std::slice::from_raw_parts(ptr, count) })

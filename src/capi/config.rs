@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use super::boundary::{
-    arg_bytes, arg_count, arg_mut, arg_ref, arg_str, arg_u16s, code, copy_text, free_handle, guard,
+    arg_bytes, arg_mut, arg_ref, arg_slice, arg_str, code, copy_text, free_handle, guard,
     guard_result, into_handle,
 };
 use super::error::ember_result;
@@ -244,18 +244,9 @@ pub extern "C" fn ember_config_set_alpn(
     count: usize,
 ) -> ember_result {
     guard_result(|| {
-        // SAFETY: `cfg` is NULL or a live handle, per the header.
-        let cfg = unsafe { arg_ref(cfg)? };
-        let list: &[*const c_char] = if count == 0 {
-            &[]
-        } else if protocols.is_null() {
-            return Err(ember_result::EMBER_ERR_NULL_ARG);
-        } else {
-            arg_count::<*const c_char>(count)?;
-            // SAFETY: `protocols` holds `count` pointers (no more than a slice can), per the
-            // header.
-            unsafe { std::slice::from_raw_parts(protocols, count) }
-        };
+        // SAFETY: `cfg` is NULL or a live handle, `protocols` holds `count` pointers, per
+        // the header.
+        let (cfg, list) = unsafe { (arg_ref(cfg)?, arg_slice(protocols, count)?) };
         let names = list
             .iter()
             .map(|name| {
@@ -293,7 +284,7 @@ pub extern "C" fn ember_config_set_cipher_suites(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle, `suites` holds `count` ids, per the header.
-        let (cfg, suites) = unsafe { (arg_ref(cfg)?, arg_u16s(suites, count)?) };
+        let (cfg, suites) = unsafe { (arg_ref(cfg)?, arg_slice(suites, count)?) };
         cfg.inner.set_cipher_suites(suites).map_err(code)
     })
 }
@@ -316,7 +307,7 @@ pub extern "C" fn ember_config_set_groups(
 ) -> ember_result {
     guard_result(|| {
         // SAFETY: `cfg` is NULL or a live handle, `groups` holds `count` ids, per the header.
-        let (cfg, groups) = unsafe { (arg_ref(cfg)?, arg_u16s(groups, count)?) };
+        let (cfg, groups) = unsafe { (arg_ref(cfg)?, arg_slice(groups, count)?) };
         cfg.inner.set_groups(groups).map_err(code)
     })
 }

@@ -9,14 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache};
 use rustls::sign::CertifiedKey;
 use rustls::{
-    ClientConfig, KeyLog, KeyLogFile, NoKeyLog, RootCertStore, ServerConfig,
+    ClientConfig, KeyLog, KeyLogFile, NoKeyLog, RootCertStore, ServerConfig, SupportedCipherSuite,
     SupportedProtocolVersion,
 };
-
-use rustls::crypto::CryptoProvider;
 
 use super::error::{Error, ErrorKind};
 use super::keylog::{KeyLogSink, Secrets};
@@ -227,11 +226,7 @@ impl Config {
     /// empty list restores the defaults. `InvalidArg` naming an id embertls does not offer.
     pub fn set_cipher_suites(&self, suites: &[u16]) -> Result<(), Error> {
         self.change(|state| {
-            let ids: Vec<u16> = provider()
-                .cipher_suites
-                .iter()
-                .map(|s| u16::from(s.suite()))
-                .collect();
+            let ids = ids(&provider().cipher_suites, suite_id);
             check_offered(suites, &ids, "cipher suite", names::cipher_suite_name)?;
             state.suites = suites.to_vec();
             Ok(())
@@ -242,11 +237,7 @@ impl Config {
     /// an empty list restores the defaults. `InvalidArg` naming an id embertls does not offer.
     pub fn set_groups(&self, groups: &[u16]) -> Result<(), Error> {
         self.change(|state| {
-            let ids: Vec<u16> = provider()
-                .kx_groups
-                .iter()
-                .map(|g| u16::from(g.name()))
-                .collect();
+            let ids = ids(&provider().kx_groups, group_id);
             check_offered(groups, &ids, "key-exchange group", names::group_name)?;
             state.groups = groups.to_vec();
             Ok(())
@@ -605,17 +596,7 @@ fn config_provider(state: &State) -> Result<Arc<CryptoProvider>, Error> {
     }
     let mut custom = (*provider()).clone();
     if !state.suites.is_empty() {
-        custom.cipher_suites = state
-            .suites
-            .iter()
-            .filter_map(|id| {
-                custom
-                    .cipher_suites
-                    .iter()
-                    .find(|s| u16::from(s.suite()) == *id)
-                    .copied()
-            })
-            .collect();
+        custom.cipher_suites = chosen(&state.suites, &custom.cipher_suites, suite_id);
         let usable = custom.cipher_suites.iter().any(|s| {
             let v = u16::from(s.version().version);
             (state.min_version..=state.max_version).contains(&v)
@@ -629,19 +610,30 @@ fn config_provider(state: &State) -> Result<Arc<CryptoProvider>, Error> {
         }
     }
     if !state.groups.is_empty() {
-        custom.kx_groups = state
-            .groups
-            .iter()
-            .filter_map(|id| {
-                custom
-                    .kx_groups
-                    .iter()
-                    .find(|g| u16::from(g.name()) == *id)
-                    .copied()
-            })
-            .collect();
+        custom.kx_groups = chosen(&state.groups, &custom.kx_groups, group_id);
     }
     Ok(Arc::new(custom))
+}
+
+fn suite_id(suite: &SupportedCipherSuite) -> u16 {
+    u16::from(suite.suite())
+}
+
+fn group_id(group: &&'static dyn SupportedKxGroup) -> u16 {
+    u16::from(group.name())
+}
+
+/// The IANA ids of `items`.
+fn ids<T>(items: &[T], id: fn(&T) -> u16) -> Vec<u16> {
+    items.iter().map(id).collect()
+}
+
+/// The items of `available` that `wanted` names, in `wanted`'s order.
+fn chosen<T: Copy>(wanted: &[u16], available: &[T], id: fn(&T) -> u16) -> Vec<T> {
+    wanted
+        .iter()
+        .filter_map(|w| available.iter().find(|item| id(item) == *w).copied())
+        .collect()
 }
 
 /// Where the secrets of a config's connections go: nowhere unless someone listens.

@@ -55,22 +55,20 @@ impl CertChooser {
         schemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
         let wanted = server_name.map(str::to_ascii_lowercase);
-        let named: Vec<&Candidate> = match &wanted {
-            Some(wanted) => self
-                .candidates
+        let named = |c: &&Candidate| {
+            wanted
+                .as_deref()
+                .is_some_and(|w| c.names.iter().any(|name| name_matches(name, w)))
+        };
+        let any_named = self.candidates.iter().any(|c| named(&c));
+        let pool = || {
+            self.candidates
                 .iter()
-                .filter(|c| c.names.iter().any(|name| name_matches(name, wanted)))
-                .collect(),
-            None => Vec::new(),
+                .filter(move |c| !any_named || named(c))
         };
-        let pool: Vec<&Candidate> = if named.is_empty() {
-            self.candidates.iter().collect()
-        } else {
-            named
-        };
-        pool.iter()
+        pool()
             .find(|c| c.key.key.choose_scheme(schemes).is_some())
-            .or_else(|| pool.first())
+            .or_else(|| pool().next())
             .map(|c| c.key.clone())
     }
 }
