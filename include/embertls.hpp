@@ -197,27 +197,41 @@ inline std::optional<status> progress(ember_result r) noexcept
 }
 
 /**
- * Reads a detail string through one of the *_last_error() functions: starts with a buffer
- * on the stack and retries once with the size the first call reported. "" when the object
+ * Reads a string through one of the (obj, buf, len, &n) getters into `text`: starts with a
+ * buffer on the stack, which fits nearly every string, and retries once with the size the
+ * first call reported. Returns the last call's result; `text` holds the string only when
+ * that is EMBER_OK. Throws std::bad_alloc.
+ */
+template <class Object>
+ember_result read_text(ember_result (*fn)(const Object *, char *, std::size_t, std::size_t *),
+                       const Object *obj, std::string &text)
+{
+    char small[256];
+    std::size_t n = 0;
+    ember_result r = fn(obj, small, sizeof small, &n);
+    if (r == EMBER_OK) {
+        text.assign(small, n);
+        return r;
+    }
+    if (r != EMBER_ERR_BUFFER_TOO_SMALL)
+        return r;
+    text.assign(n + 1, '\0');
+    r = fn(obj, &text[0], text.size(), &n);
+    text.resize(r == EMBER_OK ? n : 0);
+    return r;
+}
+
+/**
+ * Reads a detail string through one of the *_last_error() functions. "" when the object
  * cannot give one (NULL, poisoned).
  */
 template <class Object>
 std::string last_error(ember_result (*fn)(const Object *, char *, std::size_t, std::size_t *),
                        const Object *obj)
 {
-    if (obj == nullptr)
+    std::string text;
+    if (obj == nullptr || read_text(fn, obj, text) != EMBER_OK)
         return std::string();
-    char small[256];
-    std::size_t n = 0;
-    ember_result r = fn(obj, small, sizeof small, &n);
-    if (r == EMBER_OK)
-        return std::string(small, n);
-    if (r != EMBER_ERR_BUFFER_TOO_SMALL)
-        return std::string();
-    std::string text(n + 1, '\0');
-    if (fn(obj, &text[0], text.size(), &n) != EMBER_OK)
-        return std::string();
-    text.resize(n);
     return text;
 }
 
@@ -1150,18 +1164,11 @@ private:
     std::optional<std::string> optional_text(
         ember_result (*fn)(const ember_conn *, char *, std::size_t, std::size_t *)) const
     {
-        char small[256];
-        std::size_t n = 0;
-        ember_result r = fn(get(), small, sizeof small, &n);
+        std::string text;
+        ember_result r = detail::read_text(fn, get(), text);
         if (r == EMBER_ERR_WRONG_STATE)
             return std::nullopt;
-        if (r == EMBER_OK)
-            return std::string(small, n);
-        if (r != EMBER_ERR_BUFFER_TOO_SMALL)
-            throw_error(r, last_error());
-        std::string text(n + 1, '\0');
-        check(fn(get(), &text[0], text.size(), &n));
-        text.resize(n);
+        check(r);
         return text;
     }
 

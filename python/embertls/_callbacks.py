@@ -54,11 +54,6 @@ def take() -> List[BaseException]:
     return pending
 
 
-def clear() -> None:
-    """Forgets exceptions kept by callbacks that ran outside any binding call."""
-    _local.pending = []
-
-
 def raise_pending(error: Optional[BaseException] = None) -> None:
     """Raises the first exception a callback kept during the last embertls call on this
     thread, if any. ``error`` is the binding's own exception for the call's result (e.g.

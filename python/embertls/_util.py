@@ -113,19 +113,27 @@ def error_for(code: int, detail: str = "") -> Error:
     return make_error(code, name, detail)
 
 
-def raise_for(code: int, detail_fn: Optional[Callable[[], str]] = None) -> None:
-    """Raises for a non-OK ``code`` (after any exception a callback kept: see
-    _callbacks.raise_pending); returns for OK. ``detail_fn`` reads the object's last
-    error."""
+def check_result(code: int, make_error: Callable[[int], Error]) -> None:
+    """Raises ``make_error(code)`` for a non-OK ``code``, after any exception a callback
+    kept (see _callbacks.raise_pending); returns for OK."""
     if code == Result.OK:
         _callbacks.raise_pending()
         return
-    detail = ""
-    if detail_fn is not None:
-        try:
-            detail = detail_fn()
-        except Exception:  # noqa: BLE001 - the code still says what failed
-            detail = ""
-    err = error_for(code, detail)
+    err = make_error(code)
     _callbacks.raise_pending(err)
     raise err
+
+
+def raise_for(code: int, detail_fn: Optional[Callable[[], str]] = None) -> None:
+    """check_result() with the library's exception for ``code``; ``detail_fn`` reads the
+    object's last error."""
+    check_result(code, lambda c: error_for(c, _detail(detail_fn)))
+
+
+def _detail(detail_fn: Optional[Callable[[], str]]) -> str:
+    if detail_fn is None:
+        return ""
+    try:
+        return detail_fn()
+    except Exception:  # noqa: BLE001 - the code still says what failed
+        return ""

@@ -62,11 +62,12 @@ def wait(sock, events: int) -> None:
     poller.poll()
 
 
-def handshake(tls: embertls.TLSSocket, sock) -> None:
-    """Drives the handshake, waiting for exactly the direction embertls is blocked on."""
+def until_done(op, sock) -> None:
+    """Calls ``op()`` until it stops blocking, waiting in between for exactly the
+    direction embertls is blocked on."""
     while True:
         try:
-            tls.do_handshake()
+            op()
             return
         except embertls.WantReadError:
             wait(sock, select.POLLIN)
@@ -107,7 +108,7 @@ def transfer(tls: embertls.TLSSocket, sock) -> int:
                     break
                 if not data:  # the server's close_notify: answer with ours
                     close_notify(tls)
-                    flush_all(tls, sock)
+                    until_done(tls.flush, sock)  # our close_notify too, before we exit
                     return 0
                 stdout.write(data)
                 stdout.flush()
@@ -125,16 +126,6 @@ def close_notify(tls: embertls.TLSSocket) -> None:
         tls.close_notify()
     except embertls.WantWriteError:
         pass
-
-
-def flush_all(tls: embertls.TLSSocket, sock) -> None:
-    """Waits until everything, our close_notify included, is on the wire."""
-    while True:
-        try:
-            tls.flush()
-            return
-        except embertls.WantWriteError:
-            wait(sock, select.POLLOUT)
 
 
 def main(argv=None) -> int:
@@ -158,7 +149,7 @@ def main(argv=None) -> int:
     with ctx.wrap_socket(sock, server_hostname=args.servername or host) as tls:
         start = time.monotonic()
         try:
-            handshake(tls, sock)
+            until_done(tls.do_handshake, sock)
         except embertls.Error as err:
             _cli.report("handshake failed", err)
             return _cli.EXIT_HANDSHAKE

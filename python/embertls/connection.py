@@ -23,7 +23,16 @@ from ctypes import byref, c_int, c_size_t, c_uint8, c_uint16, c_uint64, c_void_p
 from typing import Callable, List, Optional, Tuple
 
 from . import _callbacks, _lib, _x509
-from ._util import BytesLike, InBuffer, cstr, error_for, out_buffer, read_text, static_str
+from ._util import (
+    BytesLike,
+    InBuffer,
+    check_result,
+    cstr,
+    error_for,
+    out_buffer,
+    raise_for,
+    read_text,
+)
 from .errors import (
     AlertReceived,
     Closed,
@@ -35,13 +44,20 @@ from .errors import (
     WantWriteError,
     WrongState,
 )
+from .info import alert_name, cipher_suite_name, group_name, protocol_version_name
 
 _CHUNK = 16384
 
 
-def read_text_of(conn, fn, initial: int = 256):
-    """read_text() with the handle first, for Connection._call."""
-    return read_text(fn, conn, initial)
+def _errno_of(exc: OSError) -> int:
+    """What an I/O callback returns to embertls for ``exc``: BlockingIOError and
+    InterruptedError may be raised without an errno, and the connection still needs to
+    tell "wait" and "again" from a failure."""
+    if isinstance(exc, BlockingIOError):
+        return _errno.EAGAIN
+    if isinstance(exc, InterruptedError):
+        return _errno.EINTR
+    return exc.errno or _errno.EIO
 
 
 def _suite_bits(name: str) -> Optional[int]:
@@ -87,12 +103,9 @@ class Connection:
         name = None if server_side else cstr(server_hostname, "server_hostname")
         # A client's trace callback sees its ClientHello from inside ember_conn_new.
         r = self._lib.ember_conn_new(context._cfg, name, byref(out))
-        if r != Result.OK:
-            err = error_for(r, context.last_error())
-            _callbacks.raise_pending(err)
-            raise err
-        self._conn = out
-        _callbacks.raise_pending()
+        if r == Result.OK:
+            self._conn = out  # before raise_for: __del__ frees it if a trace callback raised
+        raise_for(r, context.last_error)
 
     def __del__(self):
         self._free()
@@ -139,7 +152,8 @@ class Connection:
         """The detail of the connection's last failure ("" when none)."""
         if self._conn is None:
             return ""
-        return self._call(read_text_of, self._lib.ember_conn_last_error)[1]
+        with self._held() as conn:
+            return read_text(self._lib.ember_conn_last_error, conn)[1]
 
     def _error(self, r: int) -> Error:
         if r == Result.WANT_READ:
@@ -159,12 +173,7 @@ class Connection:
 
     def _check(self, r: int) -> None:
         """Returns for OK, raises for anything else; callbacks' exceptions first."""
-        if r == Result.OK:
-            _callbacks.raise_pending()
-            return
-        err = self._error(r)
-        _callbacks.raise_pending(err)
-        raise err
+        check_result(r, self._error)
 
     # -- the raw operations: one engine call each, WouldBlock raised --------------------
 
@@ -325,7 +334,7 @@ class Connection:
     def version(self) -> Optional[str]:
         """The negotiated protocol, "TLSv1.2" or "TLSv1.3" (None before it is known)."""
         v = self._u16(self._lib.ember_conn_protocol_version)
-        return None if v is None else static_str(self._lib.ember_protocol_version_name(v))
+        return None if v is None else protocol_version_name(v)
 
     def cipher(self) -> Optional[Tuple[str, str, Optional[int]]]:
         """As ssl: (suite name, protocol version, secret bits), e.g.
@@ -334,19 +343,20 @@ class Connection:
         suite = self._u16(self._lib.ember_conn_cipher_suite)
         if suite is None:
             return None
-        name = static_str(self._lib.ember_cipher_suite_name(suite)) or f"0x{suite:04x}"
+        name = cipher_suite_name(suite) or f"0x{suite:04x}"
         return name, self.version() or "", _suite_bits(name)
 
     def group(self) -> Optional[str]:
         """The key-exchange group, e.g. "X25519" (None before the key exchange)."""
         g = self._u16(self._lib.ember_conn_kx_group)
-        return None if g is None else static_str(self._lib.ember_group_name(g))
+        return None if g is None else group_name(g)
 
     def selected_alpn_protocol(self) -> Optional[str]:
         """The protocol agreed with ALPN, or None."""
         if self._conn is None:
             return None
-        r, text = self._call(read_text_of, self._lib.ember_conn_alpn, 64)
+        with self._held() as conn:
+            r, text = read_text(self._lib.ember_conn_alpn, conn, 64)
         return text if r == Result.OK else None
 
     def server_name(self) -> Optional[str]:
@@ -354,7 +364,8 @@ class Connection:
         None."""
         if self._conn is None:
             return None
-        r, text = self._call(read_text_of, self._lib.ember_conn_server_name)
+        with self._held() as conn:
+            r, text = read_text(self._lib.ember_conn_server_name, conn)
         return text if r == Result.OK and text else None
 
     @property
@@ -390,7 +401,7 @@ class Connection:
         value = c_uint8()
         if self._call(self._lib.ember_conn_peer_alert, byref(value)) != Result.OK:
             return None
-        return value.value, static_str(self._lib.ember_alert_name(value.value))
+        return value.value, alert_name(value.value)
 
     def peer_chain(self) -> List[bytes]:
         """The certificates the peer presented (DER, its own first); [] when it presented
@@ -695,20 +706,11 @@ class CallbackConnection(Connection):
                  server_side=None, server_hostname=None):
         super().__init__(context, server_side, server_hostname)
 
-        def on_error(exc: BaseException) -> int:
-            if isinstance(exc, OSError) and exc.errno:
-                return exc.errno
-            return _errno.EIO
-
         def rd(_u, buf, n, out_n):
             try:
                 data = read(n)
-            except BlockingIOError:
-                return _errno.EAGAIN
-            except InterruptedError:
-                return _errno.EINTR
             except OSError as exc:
-                return exc.errno or _errno.EIO
+                return _errno_of(exc)
             if data is None:
                 return _errno.EAGAIN
             data = bytes(data)
@@ -721,12 +723,8 @@ class CallbackConnection(Connection):
         def wr(_u, buf, n, out_n):
             try:
                 taken = write(ctypes.string_at(buf, n))
-            except BlockingIOError:
-                return _errno.EAGAIN
-            except InterruptedError:
-                return _errno.EINTR
             except OSError as exc:
-                return exc.errno or _errno.EIO
+                return _errno_of(exc)
             if taken is None:
                 return _errno.EAGAIN
             if not 0 <= taken <= n:
@@ -734,9 +732,10 @@ class CallbackConnection(Connection):
             out_n[0] = taken
             return 0
 
-        # Only unexpected exceptions reach the guard: they are kept for the caller.
-        self._io = (_lib.READ_CB(_callbacks.guard(rd, on_error)),
-                    _lib.WRITE_CB(_callbacks.guard(wr, on_error)))
+        # Only unexpected exceptions (not OSError) reach the guard: they are kept for the
+        # caller, and the connection fails as on any transport error.
+        self._io = (_lib.READ_CB(_callbacks.guard(rd, _errno.EIO)),
+                    _lib.WRITE_CB(_callbacks.guard(wr, _errno.EIO)))
         try:
             self._check(self._call(self._lib.ember_conn_set_io, *self._io, None))
         except BaseException:

@@ -14,7 +14,7 @@ import threading
 from ctypes import byref, c_size_t
 from typing import Callable, Iterable, List, NamedTuple, Optional, Union
 
-from . import _callbacks, _lib
+from . import _callbacks, _lib, _x509
 from ._util import BytesLike, InBuffer, PathLike, cstr, fspath, raise_for, read_text, static_str
 from .errors import Result
 
@@ -116,23 +116,15 @@ def _split_der(data: bytes) -> List[bytes]:
     """Splits concatenated DER certificates (each a SEQUENCE) as ssl's cadata allows."""
     out = []
     i = 0
-    while i < len(data):
-        if data[i] != 0x30 or i + 2 > len(data):
-            raise ValueError("cadata bytes are not DER certificates")
-        first = data[i + 1]
-        if first < 0x80:
-            length, header = first, 2
-        else:
-            count = first & 0x7F
-            if count == 0 or count > 4 or i + 2 + count > len(data):
-                raise ValueError("cadata bytes are not DER certificates")
-            length = int.from_bytes(data[i + 2:i + 2 + count], "big")
-            header = 2 + count
-        end = i + header + length
-        if end > len(data):
-            raise ValueError("cadata bytes end inside a certificate")
-        out.append(data[i:end])
-        i = end
+    try:
+        while i < len(data):
+            tag, _, end = _x509._tlv(data, i)
+            if tag != 0x30:
+                raise _x509.DERError("not a SEQUENCE")
+            out.append(data[i:end])
+            i = end
+    except _x509.DERError:
+        raise ValueError("cadata bytes are not DER certificates") from None
     return out
 
 
@@ -296,7 +288,6 @@ class Context:
         self._trust: Optional[TrustStore] = None
         self._session_cache: Optional[SessionCache] = None
         self._min, self._max = TLSVersion.TLSv1_2, TLSVersion.TLSv1_3
-        self._alpn: List[str] = []
         self._keylog_filename = None
         self._verify_mode = CERT_REQUIRED
         if self.role == Role.SERVER:
@@ -337,9 +328,7 @@ class Context:
 
     @minimum_version.setter
     def minimum_version(self, value) -> None:
-        v = _version(value)
-        self._check(self._lib.ember_config_set_versions(self._cfg, v, self._max))
-        self._min = v
+        self.set_versions(value, self._max)
 
     @property
     def maximum_version(self) -> TLSVersion:
@@ -347,9 +336,7 @@ class Context:
 
     @maximum_version.setter
     def maximum_version(self, value) -> None:
-        v = _version(value)
-        self._check(self._lib.ember_config_set_versions(self._cfg, self._min, v))
-        self._max = v
+        self.set_versions(self._min, value)
 
     def set_versions(self, minimum, maximum) -> None:
         """Sets both bounds at once (e.g. to move the range from 1.2-1.2 to 1.3-1.3)."""
@@ -466,7 +453,6 @@ class Context:
         names = [cstr(p, "ALPN protocol") for p in protocols]
         array = (ctypes.c_char_p * max(len(names), 1))(*names)
         self._check(self._lib.ember_config_set_alpn(self._cfg, array, len(names)))
-        self._alpn = [n.decode("utf-8", "replace") for n in names]
 
     # -- verification callback -----------------------------------------------------------
 
@@ -481,12 +467,6 @@ class Context:
         (CertificateRejected). An exception raised by the callback refuses the chain and
         is re-raised by the call that drove the handshake. The handshake signature is
         checked whatever the callback says. None removes the callback."""
-        if callback is None:
-            self._check(self._lib.ember_config_set_verify_callback(self._cfg, _lib.VERIFY_CB(),
-                                                                       None))
-            self._callbacks.pop("verify", None)
-            return
-
         def verify(_userdata, server_name, chain, chain_len, verdict, reason, reason_len):
             def refuse(text: str) -> int:
                 raw = text.encode("utf-8")[:max(reason_len - 1, 0)]
@@ -514,9 +494,8 @@ class Context:
                 _callbacks.keep(exc)
                 return refuse(f"the verification callback raised {type(exc).__name__}: {exc}")
 
-        cfunc = _lib.VERIFY_CB(verify)
-        self._check(self._lib.ember_config_set_verify_callback(self._cfg, cfunc, None))
-        self._callbacks["verify"] = cfunc
+        self._set_callback("verify", self._lib.ember_config_set_verify_callback,
+                           _lib.VERIFY_CB, callback, verify)
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -588,12 +567,6 @@ class Context:
         happens, on the thread driving the connection. An exception it raises is
         re-raised by the embertls call during which it ran (after that call completed).
         None stops tracing for connections made later."""
-        if callback is None:
-            self._check(self._lib.ember_config_set_trace_callback(self._cfg, _lib.TRACE_CB(),
-                                                                      None))
-            self._callbacks.pop("trace", None)
-            return
-
         def trace(_u, conn_id, time_ns, step, text):
             try:
                 step = TraceStep(step)
@@ -602,25 +575,28 @@ class Context:
             callback(TraceEvent(conn_id, time_ns, step,
                                 text.decode("utf-8", "replace") if text else ""))
 
-        cfunc = _lib.TRACE_CB(_callbacks.guard(trace, None))
-        self._check(self._lib.ember_config_set_trace_callback(self._cfg, cfunc, None))
-        self._callbacks["trace"] = cfunc
+        self._set_callback("trace", self._lib.ember_config_set_trace_callback, _lib.TRACE_CB,
+                           callback, _callbacks.guard(trace, None))
 
     def set_keylog_callback(self, callback: Optional[Callable[[str], None]]) -> None:
         """Hands each secret the connections derive to ``callback(line)``, one NSS key log
         line without newline (what Wireshark reads). For debugging only. None stops it."""
-        if callback is None:
-            self._check(self._lib.ember_config_set_keylog_callback(self._cfg, _lib.KEYLOG_CB(),
-                                                                       None))
-            self._callbacks.pop("keylog", None)
-            return
-
         def keylog(_u, line):
             callback(line.decode("ascii", "replace"))
 
-        cfunc = _lib.KEYLOG_CB(_callbacks.guard(keylog, None))
-        self._check(self._lib.ember_config_set_keylog_callback(self._cfg, cfunc, None))
-        self._callbacks["keylog"] = cfunc
+        self._set_callback("keylog", self._lib.ember_config_set_keylog_callback,
+                           _lib.KEYLOG_CB, callback, _callbacks.guard(keylog, None))
+
+    def _set_callback(self, key: str, setter, cftype, callback: Optional[Callable],
+                      adapter: Callable) -> None:
+        """Has C call ``adapter`` (what wraps the user's ``callback``), or nothing when
+        ``callback`` is None."""
+        cfunc = cftype() if callback is None else cftype(adapter)
+        self._check(setter(self._cfg, cfunc, None))
+        if callback is None:
+            self._callbacks.pop(key, None)
+        else:
+            self._callbacks[key] = cfunc
 
     @property
     def keylog_filename(self) -> Optional[str]:

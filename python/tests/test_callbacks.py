@@ -295,9 +295,15 @@ def test_concurrent_handshakes_share_a_context(pki):
 
 
 def test_ssl_server_sees_our_client_certificate_only_when_asked(pki):
-    client = embertls.create_client_context(cafile=pki["ca.pem"])
+    """A client certificate is sent only in answer to a CertificateRequest: a server that
+    did not ask sees none (test_mutual_tls_our_client covers the one that asks)."""
+    certfile, keyfile = pki.chain("clientonly")
+    client = embertls.create_client_context(cafile=pki["ca.pem"], certfile=certfile,
+                                            keyfile=keyfile)
     with ssl_server(pki) as (port, peer):
         with client.wrap_socket(connect(port), server_hostname="localhost") as tls:
             tls.sendall(b"ok")
             assert tls.recv(2) == b"ok"
-        assert peer.result()[0]["received"] == 2
+        seen = peer.result()[0]
+    assert seen["received"] == 2
+    assert seen["peercert"] is None

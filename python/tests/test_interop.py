@@ -70,9 +70,9 @@ def test_ssl_client_our_server(pki, version, name):
     assert seen["chain"] == []  # no client certificate asked for
 
 
-def test_rsa_and_ed25519_servers(pki):
+def test_rsa_p384_and_ed25519_servers(pki):
     ctx = embertls.create_client_context(cafile=pki["ca.pem"])
-    for name in ("rsa", "ecdsa-p384"):
+    for name in ("rsa", "ecdsa-p384", "ed25519"):
         with ssl_server(pki, name) as (port, peer):
             with ctx.wrap_socket(connect(port), server_hostname="127.0.0.1") as tls:
                 assert echo_through(tls, b"x" * 1000) == b"x" * 1000
