@@ -1,6 +1,6 @@
 //! Generates include/embertls.h from src/capi with cbindgen, tells the crate which rustls
-//! version it was built with, and gives the shared library its soname when it is built for
-//! installation.
+//! and ring versions it was built with, and gives the shared library its soname when it is
+//! built for installation.
 
 use std::env;
 use std::fs;
@@ -12,10 +12,12 @@ fn main() {
     println!("cargo:rerun-if-changed=src/capi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=Cargo.lock");
-    println!(
-        "cargo:rustc-env=EMBER_RUSTLS_VERSION={}",
-        locked_version(&crate_dir, "rustls")
-    );
+    for (var, name) in [
+        ("EMBER_RUSTLS_VERSION", "rustls"),
+        ("EMBER_RING_VERSION", "ring"),
+    ] {
+        println!("cargo:rustc-env={var}={}", locked_version(&crate_dir, name));
+    }
     soname();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))

@@ -21,24 +21,6 @@ pub struct Programs {
     pub compiler: String,
 }
 
-/// target/<profile>/deps, where cargo put libembertls.so for this binary; and
-/// target/<profile>/bench, where the programs go.
-pub fn dirs() -> Result<(PathBuf, PathBuf), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("the bench binary is not in target/<profile>/examples")?;
-    let lib = profile.join("deps");
-    if !lib.join("libembertls.so").is_file() {
-        return Err(format!(
-            "no libembertls.so in {}: build the bench with cargo (bench/run does)",
-            lib.display()
-        ));
-    }
-    Ok((lib, profile.join("bench")))
-}
-
 /// Compiles the four programs (in parallel).
 pub fn build(manifest: &Path, lib: &Path, out: &Path) -> Result<Programs, String> {
     fs::create_dir_all(out).map_err(|e| format!("create {}: {e}", out.display()))?;
@@ -50,6 +32,9 @@ pub fn build(manifest: &Path, lib: &Path, out: &Path) -> Result<Programs, String
         "-lembertls".to_owned(),
         "-lpthread".to_owned(),
         format!("-Wl,-rpath,{}", lib.display()),
+        // DT_RPATH, searched before LD_LIBRARY_PATH: `cargo run` puts target/<profile> on
+        // it, where a plain `cargo build` may have left another libembertls.so.
+        "-Wl,--disable-new-dtags".to_owned(),
     ];
     let peer = |name: &str, libs: &[String]| -> (PathBuf, Vec<String>) {
         let mut args: Vec<String> = PEER_CFLAGS.iter().map(|s| s.to_string()).collect();

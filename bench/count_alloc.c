@@ -6,6 +6,10 @@
  * The program is linked with -rdynamic, so libembertls.so (Rust's System allocator),
  * libssl and libcrypto all allocate through these definitions: no LD_PRELOAD. bench/native.rs
  * counts the same way with a #[global_allocator], so the three peers' figures compare.
+ *
+ * Counting costs a malloc_usable_size and an atomic add per call, which weighs on a library
+ * in proportion to how often it allocates (OpenSSL far more than rustls per handshake), so
+ * it is off unless the heap figures are measured (heap_count_start).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,17 +26,31 @@ extern void *__libc_memalign(size_t align, size_t size);
 extern void __libc_free(void *p);
 
 static long long live;
+static int counting;
+
+/* Blocks allocated before this call and freed after it make `live` too low by their size,
+ * even negative; the heap figures are differences of readings all taken after it, over
+ * which every allocation and free counts as if counting had always been on. */
+void heap_count_start(void)
+{
+    __atomic_store_n(&counting, 1, __ATOMIC_RELAXED);
+}
+
+static int is_counting(void)
+{
+    return __atomic_load_n(&counting, __ATOMIC_RELAXED);
+}
 
 static void *counted(void *p)
 {
-    if (p != NULL)
+    if (p != NULL && is_counting())
         __atomic_add_fetch(&live, (long long)malloc_usable_size(p), __ATOMIC_RELAXED);
     return p;
 }
 
 static void uncount(void *p)
 {
-    if (p != NULL)
+    if (p != NULL && is_counting())
         __atomic_sub_fetch(&live, (long long)malloc_usable_size(p), __ATOMIC_RELAXED);
 }
 
@@ -59,6 +77,8 @@ void free(void *p)
 
 void *realloc(void *p, size_t size)
 {
+    if (!is_counting())
+        return __libc_realloc(p, size);
     size_t old = p != NULL ? malloc_usable_size(p) : 0;
     void *q = __libc_realloc(p, size);
 

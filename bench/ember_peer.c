@@ -162,7 +162,7 @@ static void teardown(peer_ctx *ctx)
     free(ctx);
 }
 
-static const struct peer_ops ops = {
+const struct peer_ops peer_ops = {
     .name = "embertls",
     .versions = versions,
     .setup = setup,
@@ -177,8 +177,3 @@ static const struct peer_ops ops = {
     .free_conn = free_conn,
     .teardown = teardown,
 };
-
-int main(int argc, char **argv)
-{
-    return peer_main(&ops, argc, argv);
-}

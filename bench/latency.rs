@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::compile::Programs;
 use crate::procs::{self, Runner};
+use crate::support;
 
 /// The handshake times of `conns` connections, in ms, in the order they were made.
 pub fn measure(
@@ -67,9 +68,13 @@ pub fn measure(
         match procs::run(&mut client, Duration::from_secs(30)) {
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                let ms = stderr
-                    .split_whitespace()
-                    .find_map(|kv| kv.strip_prefix("handshake_ms=")?.parse::<f64>().ok());
+                // Not only_summary(), which panics: a failed client is reported like the rest.
+                let ms = match support::summaries(&stderr).as_slice() {
+                    [summary] => summary
+                        .field("handshake_ms")
+                        .and_then(|ms| ms.parse::<f64>().ok()),
+                    _ => None,
+                };
                 match ms {
                     Some(ms) if out.status.success() => times.push(ms),
                     _ => {

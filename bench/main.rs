@@ -15,6 +15,12 @@ mod procs;
 mod report;
 mod speed;
 
+// The tests' helpers, for the few the bench shares with them (where cargo put the library,
+// the examples' summary line).
+#[allow(dead_code)]
+#[path = "../tests/all/support.rs"]
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,7 +33,9 @@ use report::{Context, Peer, Results, PEERS};
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
 
-const USAGE: &str = "\
+fn usage() -> String {
+    format!(
+        "\
 usage: bench/run [--runs K] [--secs S] [--heap-conns N] [--latency-conns N]
                  [--cpu N | --no-pin] [--only LIST] [--peers LIST]
                  [--out FILE | --no-out] [--glibc-memcpy] [--quick] [--keep-pki]
@@ -47,7 +55,7 @@ usage: bench/run [--runs K] [--secs S] [--heap-conns N] [--latency-conns N]
   --out FILE          write the report to FILE too (default bench/results.md; quick: none)
   --no-out            write the report to stdout only
   --glibc-memcpy      leave glibc's memcpy strategy alone (by default the programs run
-                      with GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824:
+                      with GLIBC_TUNABLES={}:
                       `rep movsb` is slow for some alignments on some CPUs, which would
                       make bulk figures depend on heap layout)
   --quick             tiny counts, one run, no pinning: checks that everything works
@@ -55,7 +63,10 @@ usage: bench/run [--runs K] [--secs S] [--heap-conns N] [--latency-conns N]
   --keep-pki          keep the generated certificates (their directory is printed), to
                       run a peer by hand: see --verbose for the commands
   --verbose           print every command run
-";
+",
+        procs::VECTOR_MEMCPY
+    )
+}
 
 /// The command line.
 struct Options {
@@ -103,7 +114,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         let mut value = |name: &str| {
             it.next()
                 .cloned()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+                .ok_or_else(|| format!("{name} needs a value\n{}", usage()))
         };
         let number = |name: &str, v: String| -> Result<f64, String> {
             v.parse::<f64>()
@@ -144,10 +155,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--keep-pki" => o.keep_pki = true,
             "--verbose" => o.verbose = true,
             "-h" | "--help" => {
-                print!("{USAGE}");
+                print!("{}", usage());
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown option \"{other}\"\n{USAGE}")),
+            other => return Err(format!("unknown option \"{other}\"\n{}", usage())),
         }
     }
     if o.runs == 0 || o.heap_conns == 0 || o.latency_conns == 0 {
@@ -247,22 +258,18 @@ fn result_lines(out: &str) -> Vec<Line> {
     out.lines()
         .filter_map(|l| l.strip_prefix("result "))
         .filter_map(|rest| {
-            let fields: Vec<(String, String)> = rest
-                .split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-            let get = |k: &str| {
-                fields
-                    .iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, v)| v.clone())
+            let mut line = Line {
+                figure: String::new(),
+                value: f64::NAN,
+                fields: rest
+                    .split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
             };
-            Some(Line {
-                figure: get("figure")?,
-                value: get("value")?.parse().ok()?,
-                fields: fields.clone(),
-            })
+            line.figure = field(&line, "figure")?.to_owned();
+            line.value = field(&line, "value")?.parse().ok()?;
+            Some(line)
         })
         .collect()
 }
@@ -393,24 +400,12 @@ fn utc_now() -> String {
     )
 }
 
-/// The version of `name` in Cargo.lock.
-fn locked(manifest: &Path, name: &str) -> String {
-    let lock = fs::read_to_string(manifest.join("Cargo.lock")).unwrap_or_default();
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == format!("name = \"{name}\"") {
-            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
-                return v.trim_matches('"').to_owned();
-            }
-        }
-    }
-    "?".to_owned()
-}
-
 fn drive(o: &Options) -> Result<(), String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let started = Instant::now();
-    let (lib, build_dir) = compile::dirs()?;
+    let lib = support::lib_dir();
+    // target/<profile>/bench: the C programs, beside the library they are linked with.
+    let build_dir = lib.with_file_name("bench");
     let profile = build_dir
         .parent()
         .and_then(Path::file_name)
@@ -429,19 +424,17 @@ fn drive(o: &Options) -> Result<(), String> {
         openssl: programs.openssl_peer.clone(),
         native: std::env::current_exe().map_err(|e| e.to_string())?,
     };
-    let (pin, pinning) = match o.cpu {
-        Some(Some(cpu)) => (
+    let cpu = match o.cpu {
+        Some(Some(cpu)) => Ok(cpu),
+        Some(None) => Err("none (--no-pin or --quick)".to_owned()),
+        None => procs::choose_cpu().map_err(|why| format!("none: {why}")),
+    };
+    let (pin, pinning) = match cpu {
+        Ok(cpu) => (
             Some(cpu),
             format!("every program pinned to CPU {cpu} with taskset"),
         ),
-        Some(None) => (None, "none (--no-pin or --quick)".to_owned()),
-        None => match procs::choose_cpu() {
-            Ok(cpu) => (
-                Some(cpu),
-                format!("every program pinned to CPU {cpu} with taskset"),
-            ),
-            Err(why) => (None, format!("none: {why}")),
-        },
+        Err(none) => (None, none),
     };
     let runner = Runner {
         pin,
@@ -480,7 +473,7 @@ fn drive(o: &Options) -> Result<(), String> {
             ),
             Peer::Rustls => format!(
                 "native rustls peer: {text}, ring {}",
-                locked(manifest, "ring")
+                env!("EMBER_RING_VERSION")
             ),
         });
     }
@@ -518,13 +511,6 @@ fn drive(o: &Options) -> Result<(), String> {
                 }
                 for line in lines {
                     let key = (line.figure.clone(), peer);
-                    if let Some(why) = field(&line, "unsupported") {
-                        let negotiated = field(&line, "negotiated").unwrap_or("?");
-                        results.unsupported.insert(
-                            key.clone(),
-                            format!("{why}: it negotiated suite {negotiated}"),
-                        );
-                    }
                     if let Some(n) = negotiated(&line) {
                         results.negotiated.entry(key.clone()).or_insert(n);
                     }

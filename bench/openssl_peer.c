@@ -212,7 +212,7 @@ static void teardown(peer_ctx *ctx)
     free(ctx);
 }
 
-static const struct peer_ops ops = {
+const struct peer_ops peer_ops = {
     .name = "openssl",
     .versions = versions,
     .setup = setup,
@@ -227,8 +227,3 @@ static const struct peer_ops ops = {
     .free_conn = free_conn,
     .teardown = teardown,
 };
-
-int main(int argc, char **argv)
-{
-    return peer_main(&ops, argc, argv);
-}

@@ -2,8 +2,8 @@
  * One benchmark peer: a TLS library seen through the few operations the loops need.
  *
  * bench/harness.c holds the loops (handshakes, bulk transfer, heap per connection) and
- * main(); bench/ember_peer.c and bench/openssl_peer.c each fill a `struct peer_ops` for
- * their library. bench/native.rs runs the same loops over rustls directly, so the three
+ * main(); bench/ember_peer.c and bench/openssl_peer.c each define `peer_ops` for their
+ * library. bench/native.rs runs the same loops over rustls directly, so the three
  * programs do the same work in the same order and print the same lines.
  *
  * Both ends of every connection live in this one process and talk through one buffer in
@@ -61,10 +61,12 @@ struct peer_ops {
     void (*teardown)(peer_ctx *ctx);
 };
 
-/* Runs the command line `argv` with `ops`; the return value is the exit status. */
-int peer_main(const struct peer_ops *ops, int argc, char **argv);
+/* The library the program is linked with: ember_peer.c or openssl_peer.c. */
+extern const struct peer_ops peer_ops;
 
-/* Bytes of heap in use now (bench/count_alloc.c: glibc's usable size of each live block). */
+/* bench/count_alloc.c counts glibc's usable size of each live block, from
+ * heap_count_start() on; heap_live_bytes() is the count now. */
+void heap_count_start(void);
 long long heap_live_bytes(void);
 
 #endif

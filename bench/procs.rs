@@ -34,10 +34,6 @@ impl Runner {
             }
             None => Command::new(program),
         };
-        // `cargo run` puts target/<profile> on LD_LIBRARY_PATH, ahead of the C peers' rpath
-        // to target/<profile>/deps: a libembertls.so left there by another build (a plain
-        // `cargo build`) would be the one loaded.
-        cmd.env_remove("LD_LIBRARY_PATH");
         if self.vector_memcpy {
             let tunables = match std::env::var("GLIBC_TUNABLES") {
                 Ok(t) if !t.is_empty() => format!("{t}:{VECTOR_MEMCPY}"),

@@ -92,31 +92,31 @@ pub const ROWS: &[Row] = &[
     },
 ];
 
-/// Everything measured: per figure and peer, one value per run (NaN: unsupported).
+/// The median of `values` (not empty).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// Everything measured: per figure and peer, one value per run.
 #[derive(Default)]
 pub struct Results {
     pub samples: BTreeMap<(String, Peer), Vec<f64>>,
-    /// Why a peer could not produce a figure.
-    pub unsupported: BTreeMap<(String, Peer), String>,
     /// What each peer negotiated for a figure ("0x0304 0x1302").
     pub negotiated: BTreeMap<(String, Peer), String>,
 }
 
 impl Results {
-    /// The median of a figure's runs; None when it was not run or is unsupported.
+    /// The median of a figure's runs; None when it was not run.
     pub fn median(&self, id: &str, peer: Peer) -> Option<f64> {
         let runs = self.samples.get(&(id.to_owned(), peer))?;
-        if runs.is_empty() || runs.iter().any(|v| v.is_nan()) {
-            return None;
-        }
-        let mut sorted = runs.clone();
-        sorted.sort_by(f64::total_cmp);
-        let mid = sorted.len() / 2;
-        Some(if sorted.len() % 2 == 1 {
-            sorted[mid]
-        } else {
-            (sorted[mid - 1] + sorted[mid]) / 2.0
-        })
+        (!runs.is_empty()).then(|| median(runs))
     }
 
     fn ran(&self, id: &str) -> bool {
@@ -127,13 +127,12 @@ impl Results {
 
     fn spread(&self, id: &str, peer: Peer) -> String {
         match self.samples.get(&(id.to_owned(), peer)) {
-            Some(runs) if !runs.is_empty() && !runs.iter().any(|v| v.is_nan()) => {
+            Some(runs) if !runs.is_empty() => {
                 let min = runs.iter().copied().fold(f64::INFINITY, f64::min);
                 let max = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 format!("{}..{}", num(min), num(max))
             }
-            Some(_) => "n/a".to_owned(),
-            None => "—".to_owned(),
+            _ => "—".to_owned(),
         }
     }
 }
@@ -194,14 +193,7 @@ pub fn render(ctx: &Context, results: &Results, primitives: Option<&Primitives>)
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in ROWS.iter().filter(|r| results.ran(r.id)) {
         let med = |p| results.median(row.id, p);
-        let cell = |p: Peer| match (
-            med(p),
-            results.samples.contains_key(&(row.id.to_owned(), p)),
-        ) {
-            (Some(v), _) => num(v),
-            (None, true) => "n/a".to_owned(),
-            (None, false) => "—".to_owned(),
-        };
+        let cell = |p: Peer| med(p).map_or("—".to_owned(), num);
         let limit = primitives.and_then(|p| p.limit(row.id));
         let ember = med(Peer::Ember);
         let _ = writeln!(
@@ -219,17 +211,6 @@ pub fn render(ctx: &Context, results: &Results, primitives: Option<&Primitives>)
     }
 
     let _ = writeln!(w);
-    let mut notes: Vec<String> = Vec::new();
-    for ((id, peer), why) in &results.unsupported {
-        notes.push(format!("{} {id}: n/a ({why})", peer.name()));
-    }
-    if !notes.is_empty() {
-        let _ = writeln!(w, "Not measured:\n");
-        for n in notes {
-            let _ = writeln!(w, "- {n}");
-        }
-        let _ = writeln!(w);
-    }
     let mut by_figure: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for ((id, peer), what) in &results.negotiated {
         by_figure

@@ -18,6 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::procs::{self, Runner};
+use crate::report::median;
 
 /// One suite's AEAD speed at 16 KiB, bytes per second.
 pub struct Aead {
@@ -126,14 +127,16 @@ pub fn measure(
         let mut cmd = runner.command(native);
         cmd.args(["native", "aead", suite, &ring_secs.to_string()]);
         let out = procs::run_ok(&mut cmd, timeout)?;
-        let field = |key: &str| -> Option<f64> {
-            out.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-        };
+        let line = crate::result_lines(&out)
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("no result line in:\n{out}"))?;
         ring.push(RingAead {
             suite,
-            seal: field("seal").ok_or_else(|| format!("no seal= in:\n{out}"))?,
-            pair: field("value").ok_or_else(|| format!("no value= in:\n{out}"))?,
+            seal: crate::field(&line, "seal")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("no seal= in:\n{out}"))?,
+            pair: line.value,
         });
     }
     let pk = &outputs[6];
@@ -172,22 +175,11 @@ fn two_rates(out: &str, prefix: &str, bits: &str) -> Result<(f64, f64), String> 
         .ok_or_else(|| format!("no {prefix}..:{bits}: line in openssl speed's output:\n{out}"))
 }
 
-/// The median of `values`.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
 impl Primitives {
     /// Each rate's median over several measurements; None for none.
     pub fn median(all: Vec<Primitives>) -> Option<Primitives> {
         let first = all.first()?;
-        let of = |f: &dyn Fn(&Primitives) -> f64| median(all.iter().map(f).collect());
+        let of = |f: &dyn Fn(&Primitives) -> f64| median(&all.iter().map(f).collect::<Vec<_>>());
         Some(Primitives {
             aead: (0..first.aead.len())
                 .map(|i| Aead {
