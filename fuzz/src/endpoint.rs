@@ -6,7 +6,7 @@ use std::ptr;
 
 use crate::configs;
 use crate::ffi::{self, ember_conn, ember_result, CLOSED, ERR_INVALID_ARG, ERR_WRONG_STATE, OK};
-use crate::handles::Config;
+use crate::handles::{cipher_suite_named, group_named, Config};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -115,7 +115,7 @@ impl Endpoint {
 
     /// Every call's common judgement: a code the header allows, and a fatal error is final.
     fn outcome(&mut self, what: &str, r: ember_result) {
-        if r >= 500 || !ffi::conn_outcome(r) {
+        if !ffi::conn_outcome(r) {
             let detail = self.last_error();
             ffi::expect(
                 &format!("{what} (detail: {detail:?})"),
@@ -500,14 +500,10 @@ impl Endpoint {
             assert!(named.is_some(), "negotiated protocol version 0x{v:04x}");
         }
         if let Some(s) = suite {
-            // SAFETY: takes any value.
-            let named = ffi::static_str(unsafe { ffi::ember_cipher_suite_name(s) });
-            assert!(named.is_some(), "negotiated cipher suite 0x{s:04x}");
+            assert!(cipher_suite_named(s), "negotiated cipher suite 0x{s:04x}");
         }
         if let Some(g) = group {
-            // SAFETY: takes any value.
-            let named = ffi::static_str(unsafe { ffi::ember_group_name(g) });
-            assert!(named.is_some(), "negotiated group 0x{g:04x}");
+            assert!(group_named(g), "negotiated group 0x{g:04x}");
         }
         if let Some(a) = alert {
             // SAFETY: takes any value.

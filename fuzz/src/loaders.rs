@@ -208,45 +208,13 @@ pub fn cert_functions(der: &[u8], name: &CStr) {
     });
 }
 
-/// The DER of the fixed server leaf (valid for localhost and 127.0.0.1).
-pub fn server_leaf() -> &'static [u8] {
-    static LEAF: OnceLock<Vec<u8>> = OnceLock::new();
-    LEAF.get_or_init(|| {
-        let text = std::str::from_utf8(pki::SERVER_PEM).expect("PEM is ASCII");
-        let body: String = text
-            .lines()
-            .skip_while(|l| !l.starts_with("-----BEGIN"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("-----END"))
-            .collect();
-        base64(&body)
-    })
-}
-
-fn base64(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
-    for c in text
-        .bytes()
-        .filter_map(|c| ALPHABET.iter().position(|&a| a == c))
-    {
-        acc = acc << 6 | c as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
-
 /// A server name, as ember_conn_new and ember_cert_check_name both read it: the header
 /// gives them the same rule (a DNS name or an IP address), so they must agree on it.
 fn server_name(bytes: &[u8], use_it: bool) {
     let name = c_string(bytes);
     let cfg = configs::client(0, false);
     let made = Endpoint::make(cfg, Some(&name));
-    let leaf = server_leaf();
+    let leaf = pki::SERVER_LEAF_DER;
     // SAFETY: `leaf` is valid for its length; `name` is NUL-terminated.
     let checked = unsafe { ffi::ember_cert_check_name(leaf.as_ptr(), leaf.len(), name.as_ptr()) };
     ffi::expect("ember_cert_check_name", checked, |r| {
@@ -291,7 +259,10 @@ fn setters(input: &mut Input, server: bool, use_it: bool) {
         ffi::ROLE_CLIENT
     });
     if server {
-        cfg.add_cert(pki::SERVER_PEM, pki::SERVER_KEY);
+        cfg.must(
+            "ember_config_add_cert_pem",
+            cfg.add_cert(pki::SERVER_PEM, pki::SERVER_KEY),
+        );
     }
     let set = |what: &str, r: ember_result, valid: bool| {
         ffi::expect(what, r, |r| {

@@ -12,6 +12,7 @@ pki! {
     CA_DER = "ca.der";
     INTERMEDIATE_PEM = "intermediate.pem";
     SERVER_PEM = "server.pem";
+    SERVER_LEAF_DER = "server-leaf.der";
     SERVER_KEY = "server.key";
     SERVER_SEC1_KEY = "server-sec1.key";
     OTHER_PEM = "other.pem";

@@ -244,7 +244,7 @@ fn loader_seeds() -> Seeds {
         [&len[..], chain, key].concat()
     };
     const USE: u8 = 8;
-    let leaf = super::loaders::server_leaf();
+    let leaf = pki::SERVER_LEAF_DER;
 
     add("trust-pem-root", USE, &[pki::CA_PEM]);
     add("trust-pem-chain", 0, &[pki::SERVER_PEM]);

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{build_c, include_dir, manifest_dir, Pki, Proc};
+use crate::support::{build_c, committed_symbols, include_dir, manifest_dir, Pki, Proc};
 
 /// The program's sources, in tests/c/ (check.h is the header they share).
 const SOURCES: [&str; 14] = [
@@ -33,7 +33,7 @@ pub fn api_test_sources() -> Vec<PathBuf> {
     SOURCES.iter().map(|name| dir.join(name)).collect()
 }
 
-fn api_test() -> PathBuf {
+pub(crate) fn api_test() -> PathBuf {
     let sources = api_test_sources();
     let refs: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
     build_c("api_test", &refs)
@@ -124,13 +124,7 @@ fn c_api_test_lists_every_result_code_of_the_header() {
 /// misuse coverage fails here.
 #[test]
 fn c_misuse_table_covers_every_exported_function() {
-    let symbols = std::fs::read_to_string(manifest_dir().join("packaging/embertls.symbols"))
-        .expect("read packaging/embertls.symbols");
-    let exported: Vec<&str> = symbols
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let exported = committed_symbols();
     assert!(exported.len() > 60, "found only {exported:?}");
     let table = std::fs::read_to_string(manifest_dir().join("tests/c/t_misuse.c"))
         .expect("read t_misuse.c");
@@ -143,9 +137,9 @@ fn c_misuse_table_covers_every_exported_function() {
             Some((name, func))
         })
         .collect();
-    let missing: Vec<&&str> = exported
+    let missing: Vec<&String> = exported
         .iter()
-        .filter(|name| !rows.iter().any(|(row, _)| row == *name))
+        .filter(|name| !rows.iter().any(|(row, _)| row == name))
         .collect();
     assert!(
         missing.is_empty(),
@@ -154,7 +148,7 @@ fn c_misuse_table_covers_every_exported_function() {
     );
     for (name, func) in &rows {
         assert!(
-            exported.contains(name),
+            exported.contains(*name),
             "t_misuse.c has a row for {name}, which the library does not export"
         );
         assert_eq!(

@@ -28,7 +28,7 @@
 //! workers start.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -257,22 +257,29 @@ fn threads_share_configs_trust_and_session_caches() {
     });
     let server_s = Arc::new(material.server_s(material.trust()));
     let current = Arc::new(Mutex::new(first));
-    let start = Arc::new(Barrier::new(THREADS + 1));
-    let running = Arc::new(AtomicBool::new(true));
+    // The rotator waits too: a generation it frees before the workers start would count as
+    // freed while connections ran.
+    let start = Arc::new(Barrier::new(THREADS + 2));
+    let running = Arc::new(AtomicUsize::new(THREADS));
 
     let workers: Vec<_> = (0..THREADS)
         .map(|id| {
             let (current, server_s, start) = (current.clone(), server_s.clone(), start.clone());
+            let running = running.clone();
             thread::Builder::new()
                 .name(format!("worker {id}"))
-                .spawn(move || worker(id, &current, &server_s, &start))
+                .spawn(move || {
+                    let done = worker(id, &current, &server_s, &start);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    done
+                })
                 .expect("start a worker")
         })
         .collect();
     let rotator = {
-        let (current, material, running) = (current.clone(), material.clone(), running.clone());
+        let (current, material, start) = (current.clone(), material.clone(), start.clone());
         let (trust, cache) = (client_trust.clone(), cache.clone());
-        thread::spawn(move || rotate(&current, &material, &trust, &cache, &running))
+        thread::spawn(move || rotate(&current, &material, &trust, &cache, &start, &running))
     };
     // From here on the workers and the rotator hold the only references: the trust store
     // and cache live on in the configs, S in the workers.
@@ -290,7 +297,6 @@ fn threads_share_configs_trust_and_session_caches() {
         errors.extend(failures);
     }
     let elapsed = began.elapsed();
-    running.store(false, Ordering::SeqCst);
     let rotation = rotator.join().expect("the rotator panicked");
 
     assert!(
@@ -333,17 +339,22 @@ fn threads_share_configs_trust_and_session_caches() {
     }
 }
 
-/// Replaces A, B and T with new configs every few milliseconds until the workers are done;
-/// T gets a new trust store each time. Returns what happened to the retired ones.
+/// Replaces A, B and T with new configs every few milliseconds until the workers are done
+/// (`running` counts those that are not); T gets a new trust store each time. Returns what
+/// happened to the retired ones.
 fn rotate(
     current: &Mutex<Arc<Generation>>,
     material: &Material,
     trust: &Arc<Trust>,
     cache: &Arc<SessionCache>,
-    running: &AtomicBool,
+    start: &Barrier,
+    running: &AtomicUsize,
 ) -> Rotation {
     let mut rotation = Rotation::default();
-    while running.load(Ordering::SeqCst) {
+    // Dropped from here on the pass that finds them gone, so that each is counted once.
+    let mut alive: Vec<Weak<Generation>> = Vec::new();
+    start.wait();
+    while running.load(Ordering::SeqCst) > 0 {
         thread::sleep(Duration::from_millis(15));
         let server_trust = material.trust();
         let next = Arc::new(Generation {
@@ -357,17 +368,20 @@ fn rotate(
         rotation
             .retired
             .push((Arc::downgrade(&old), Arc::downgrade(&server_trust)));
+        alive.push(Arc::downgrade(&old));
         // The new generation's trust store lives in its T only.
         drop(server_trust);
         // The last reference to the old configs, unless a worker is making a pair from them.
         drop(old);
-        // Freed (here or on a worker) while the workers still run; the connections made
-        // from them live on.
-        rotation.freed_while_running = rotation
-            .retired
-            .iter()
-            .filter(|(generation, _)| generation.upgrade().is_none())
-            .count();
+        let before = alive.len();
+        alive.retain(|generation| generation.upgrade().is_some());
+        let freed = before - alive.len();
+        // Read after the frees were seen: a worker still running now was running when they
+        // happened (here or on a worker), and the connections made from them live on. Those
+        // seen only once every worker had returned do not count.
+        if running.load(Ordering::SeqCst) > 0 {
+            rotation.freed_while_running += freed;
+        }
     }
     rotation
 }

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::capi;
 use crate::support::{
-    assert_client_ok, assert_server_ok, build_cpp, manifest_dir, pseudo_random, run, EmberServer,
-    Pki, Proc, ServerKind,
+    assert_client_ok, assert_server_ok, build_cpp, client_args, manifest_dir, pseudo_random, run,
+    EmberServer, Pki, Proc, ServerKind,
 };
 
 /// The dialects the header promises: C++17 (std::string_view, no std::span) and C++20
@@ -27,12 +28,6 @@ fn hpp_test(std: &str) -> PathBuf {
     build_cpp(&format!("hpp_test-{std}"), std, &[&source])
 }
 
-/// `(passed, failed)` from the program's last line, `N passed, M failed`.
-fn counts(line: &str) -> Option<(usize, usize)> {
-    let (passed, failed) = line.strip_suffix(" failed")?.split_once(" passed, ")?;
-    Some((passed.parse().ok()?, failed.parse().ok()?))
-}
-
 #[test]
 fn cpp_wrappers_pass_every_case_in_cpp17_and_cpp20() {
     let pki = Pki::shared();
@@ -47,7 +42,7 @@ fn cpp_wrappers_pass_every_case_in_cpp17_and_cpp20() {
         let (passed, failed) = stdout
             .lines()
             .last()
-            .and_then(counts)
+            .and_then(capi::summary)
             .unwrap_or_else(|| panic!("{std}: no summary line:\n{stdout}{}", out.stderr));
         // The C++20 build has one case more (std::span).
         let expected = if std == "c++20" { 10 } else { 9 };
@@ -69,14 +64,7 @@ fn cpp_client_example_talks_to_the_example_server() {
     for (seed, std) in DIALECTS.iter().enumerate() {
         let data = pseudo_random(seed as u64, 20 * 1024);
         let mut cmd = Command::new(cpp_client(std));
-        cmd.args([
-            "--connect",
-            &server.addr(),
-            "--servername",
-            "localhost",
-            "--ca",
-        ])
-        .arg(pki.path("ca.pem"));
+        cmd.args(client_args(&pki, &server.addr(), &[]));
         let out = run(&format!("cpp_client ({std})"), cmd, &data);
         let summary = assert_client_ok(&out);
         assert_eq!(summary.get("version"), "TLSv1.3", "{std}");
@@ -104,14 +92,7 @@ fn cpp_client_example_reports_a_refused_certificate() {
         1,
     );
     let mut cmd = Command::new(cpp_client("c++17"));
-    cmd.args([
-        "--connect",
-        &server.addr(),
-        "--servername",
-        "localhost",
-        "--ca",
-    ])
-    .arg(pki.path("ca.pem"));
+    cmd.args(client_args(&pki, &server.addr(), &[]));
     let out = run("cpp_client", cmd, b"hello");
     assert_eq!(out.code(), 1, "a failed handshake exits 1:\n{}", out.stderr);
     assert!(

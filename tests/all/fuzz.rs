@@ -8,7 +8,7 @@ use std::fs;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-use crate::support::manifest_dir;
+use crate::support::{lock, manifest_dir};
 
 /// The targets this file checks; `fuzz/run --list` must name the same.
 const TARGETS: [&str; 3] = ["conn_server", "conn_client", "loaders"];
@@ -44,7 +44,7 @@ fn fuzz_run_ok(args: &[&str]) -> String {
 /// file's time, and the tests that share it wait for it here.
 fn build() {
     static BUILT: Mutex<bool> = Mutex::new(false);
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    let mut built = lock(&BUILT);
     if !*built {
         fuzz_run_ok(&["--build"]);
         *built = true;

@@ -407,6 +407,30 @@ impl Cell {
         client_args(pki, addr, &extra)
     }
 
+    /// Our client's connections for the cell to the echo server at `addr`, checked, with
+    /// `whole_echo` the message for everything echoed. With one connection, stdin EOF would
+    /// close it: the echo must be back first. With two, the client sends the same data on
+    /// both, read from stdin beforehand: nothing comes back until stdin ends.
+    fn run_our_client(&self, pki: &Pki, addr: &str, seed: u64, whole_echo: &str, context: &str) {
+        let data = self.data(seed);
+        let mut client = spawn_ember_client(&self.ember_client_args(pki, addr), &data);
+        if !self.resume {
+            assert_eq!(
+                client.stdout_exactly(data.len()),
+                data,
+                "{context}: the echo"
+            );
+        }
+        client.close_stdin();
+        let out = client.finish();
+        self.check_ours(
+            &clean_summaries(&out, "client", self.conns()),
+            Side::Client,
+            context,
+        );
+        assert_eq!(out.stdout, data.repeat(self.conns()), "{whole_echo}");
+    }
+
     /// Checks the summaries of our program (`side`) for the cell's connections.
     ///
     /// The threaded server prints each summary from the connection's thread: when a client
@@ -794,27 +818,12 @@ fn gnutls_server(pki: &Pki, cell: &Cell, seed: u64, context: &str) {
         None => extra.push("--disable-client-cert"),
     }
     let server = GnutlsServer::start(pki, cell.server_cert, &extra);
-    let data = cell.data(seed);
-    let args = cell.ember_client_args(pki, &server.addr());
-    let mut client = spawn_ember_client(&args, &data);
-    if !cell.resume {
-        assert_eq!(
-            client.stdout_exactly(data.len()),
-            data,
-            "{context}: the echo"
-        );
-    }
-    client.close_stdin();
-    let out = client.finish();
-    cell.check_ours(
-        &clean_summaries(&out, "client", cell.conns()),
-        Side::Client,
+    cell.run_our_client(
+        pki,
+        &server.addr(),
+        seed,
+        &format!("{context}: the echo from gnutls-serv"),
         context,
-    );
-    assert_eq!(
-        out.stdout,
-        data.repeat(cell.conns()),
-        "{context}: the echo from gnutls-serv"
     );
 
     let served = server.stop();
@@ -941,24 +950,13 @@ fn python_server(pki: &Pki, cell: &Cell, seed: u64, context: &str) {
     }
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let server = PythonServer::start(pki, cell.server_cert, &extra, cell.conns());
-    let data = cell.data(seed);
-    let args = cell.ember_client_args(pki, &server.addr());
-    let mut client = spawn_ember_client(&args, &data);
-    if !cell.resume {
-        assert_eq!(
-            client.stdout_exactly(data.len()),
-            data,
-            "{context}: the echo"
-        );
-    }
-    client.close_stdin();
-    let out = client.finish();
-    cell.check_ours(
-        &clean_summaries(&out, "client", cell.conns()),
-        Side::Client,
+    cell.run_our_client(
+        pki,
+        &server.addr(),
+        seed,
+        &format!("{context}: the echo"),
         context,
     );
-    assert_eq!(out.stdout, data.repeat(cell.conns()), "{context}: the echo");
 
     // The python server exits 1 if a connection failed or ended without close_notify.
     let served = server.proc.finish();

@@ -11,48 +11,16 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::support::{
-    assert_client_ok, assert_server_ok, lib_dir, manifest_dir, run, run_tool, EmberServer,
-    Finished, Pki, ServerKind,
+    assert_client_ok, assert_server_ok, client_args, committed_symbols, lib_dir, lock,
+    manifest_dir, run, run_tool, EmberServer, Finished, Pki, ServerKind, TempDir,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAJOR: &str = env!("CARGO_PKG_VERSION_MAJOR");
 const MINOR: &str = env!("CARGO_PKG_VERSION_MINOR");
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A fresh directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "embertls-{what}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create a temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs the top-level Makefile with `args` (one make at a time: they share target/release).
 fn make(args: &[&str]) -> String {
@@ -168,17 +136,10 @@ fn run_client_program(
 ) -> Finished {
     let data = format!("hello from {}\n", program.display()).into_bytes();
     let mut cmd = Command::new(program);
-    cmd.args([
-        "--connect",
-        &server.addr(),
-        "--servername",
-        "localhost",
-        "--ca",
-    ])
-    .arg(pki.path("ca.pem"))
-    // cargo puts target/debug/deps on the path of tests: only the installed library
-    // may be found here.
-    .env_remove("LD_LIBRARY_PATH");
+    cmd.args(client_args(pki, &server.addr(), &[]))
+        // cargo puts target/debug/deps on the path of tests: only the installed library
+        // may be found here.
+        .env_remove("LD_LIBRARY_PATH");
     if let Some(dir) = ld_path {
         cmd.env("LD_LIBRARY_PATH", dir);
     }
@@ -477,26 +438,6 @@ fn make_uninstall_removes_the_prefix_it_created() {
 // ---------------------------------------------------------------------------------------
 // The ABI
 // ---------------------------------------------------------------------------------------
-
-/// The names in packaging/embertls.symbols.
-fn committed_symbols() -> BTreeSet<String> {
-    let text = fs::read_to_string(manifest_dir().join("packaging").join("embertls.symbols"))
-        .expect("packaging/embertls.symbols");
-    let names: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    let mut sorted = names.clone();
-    sorted.sort();
-    sorted.dedup();
-    assert_eq!(
-        names, sorted,
-        "packaging/embertls.symbols is sorted, each name once"
-    );
-    names.into_iter().collect()
-}
 
 /// The defined dynamic symbols of a shared library (nm -D --defined-only), versions cut.
 fn exported_symbols(library: &Path) -> BTreeSet<String> {

@@ -25,9 +25,9 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::capi::{api_test_sources, summary};
+use crate::capi::{api_test, api_test_sources, summary};
 use crate::support::{
-    build_c, build_c_with, client_args, example_with, manifest_dir, run, Pki, Proc,
+    build_c_with, client_args, example_with, manifest_dir, run, EmberServer, Pki,
 };
 
 /// gcc flags for AddressSanitizer + UBSan; UBSan stops at the first report.
@@ -108,12 +108,6 @@ fn source_refs(sources: &[PathBuf]) -> Vec<&Path> {
 fn api_test_asan() -> PathBuf {
     let sources = api_test_sources();
     build_c_with("api_test_asan", &source_refs(&sources), &ASAN_FLAGS)
-}
-
-/// The plain api_test (as capi.rs builds it), for valgrind.
-fn api_test_plain() -> PathBuf {
-    let sources = api_test_sources();
-    build_c("api_test", &source_refs(&sources))
 }
 
 /// Whether valgrind runs here; the tests say so when it does not (.ci/run installs it).
@@ -199,14 +193,18 @@ fn verdicts(label: &str, out: &Output) -> Verdicts {
     }
 }
 
+/// The lines of `stderr` where a checker reported something.
+fn reports(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| REPORTS.iter().any(|r| l.contains(r)))
+        .collect()
+}
+
 /// Every case passed, the program exited 0, and no checker said anything.
 fn assert_clean(label: &str, out: &Output, min_cases: usize) {
     let v = verdicts(label, out);
-    let reports: Vec<&str> = v
-        .stderr
-        .lines()
-        .filter(|l| REPORTS.iter().any(|r| l.contains(r)))
-        .collect();
+    let reports = reports(&v.stderr);
     assert!(
         v.failed.is_empty() && reports.is_empty() && out.status.success(),
         "api_test {label}: {} failed, status {:?}, reports {reports:?}:\n{}\n{}\n--- stderr ---\n{}",
@@ -238,7 +236,7 @@ fn valgrind_clean(label: &str, filters: &[&str], min_cases: usize, kinds: &[(&st
     if !valgrind() {
         panic!("valgrind is not installed (.ci/run installs it: apt-get install valgrind)");
     }
-    let out = run_api_test(label, under_valgrind(&api_test_plain()), filters);
+    let out = run_api_test(label, under_valgrind(&api_test()), filters);
     let v = verdicts(label, &out);
     for (what, at_least) in kinds {
         let ran = v.stdout.lines().filter(|l| l.contains(what)).count();
@@ -322,7 +320,7 @@ fn valgrind_fails_the_case_that_has_the_error() {
     if !valgrind() {
         panic!("valgrind is not installed (.ci/run installs it: apt-get install valgrind)");
     }
-    let mut cmd = under_valgrind(&api_test_plain());
+    let mut cmd = under_valgrind(&api_test());
     cmd.env("EMBER_TEST_SELFTEST", "1");
     // Memcheck does not see arithmetic: no undefined_behaviour case here.
     let filters = [
@@ -354,10 +352,7 @@ fn asan_example(name: &str) -> PathBuf {
 
 /// No sanitizer report in a program's stderr.
 fn assert_no_reports(who: &str, stderr: &str) {
-    let reports: Vec<&str> = stderr
-        .lines()
-        .filter(|l| REPORTS.iter().any(|r| l.contains(r)))
-        .collect();
+    let reports = reports(stderr);
     assert!(reports.is_empty(), "{who}: {reports:?}\n{stderr}");
 }
 
@@ -365,21 +360,16 @@ fn assert_no_reports(who: &str, stderr: &str) {
 /// build) over TLS 1.3 and 1.2, a client that resumes, and one whose handshake fails.
 fn examples_clean_under_asan(server: &str) {
     let pki = Pki::shared();
-    let mut cmd = Command::new(asan_example(server));
-    asan_env(&mut cmd)
-        .args(["--listen", "127.0.0.1:0", "--cert"])
-        .arg(pki.path("ecdsa-p256.pem"))
-        .arg("--key")
-        .arg(pki.path("ecdsa-p256.key"))
-        .args(["--max-conns", "5"]);
-    let srv = Proc::spawn(server, cmd);
-    let port: u16 = srv.stdout_line(|line| {
-        line.strip_prefix("listening on 127.0.0.1:")?
-            .trim()
-            .parse()
-            .ok()
-    });
-    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = EmberServer::command(
+        &asan_example(server),
+        &pki.path("ecdsa-p256.pem"),
+        &pki.path("ecdsa-p256.key"),
+        &[],
+        5,
+    );
+    asan_env(&mut cmd);
+    let srv = EmberServer::spawn(server, cmd);
+    let addr = srv.addr();
     let client = asan_example("client");
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     // (arguments, exit status, whether a connection resumes)

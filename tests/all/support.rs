@@ -2,7 +2,7 @@
 //! PKI, C programs compiled against the library cargo just built, and child processes that
 //! can neither outlive nor hang a test.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
@@ -27,7 +27,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Locks a mutex even if a panicking test poisoned it: the data behind our locks (caches,
 /// collected output) stays consistent whatever panicked.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -456,6 +456,11 @@ impl TempDir {
         TempDir(dir)
     }
 
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
     /// A path in the directory (the file need not exist), as a `String` for command lines.
     pub fn arg(&self, name: &str) -> String {
         self.0.join(name).to_str().expect("UTF-8 path").to_owned()
@@ -656,6 +661,27 @@ pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The names in packaging/embertls.symbols: the exports the ABI promises.
+pub fn committed_symbols() -> BTreeSet<String> {
+    let text = fs::read_to_string(manifest_dir().join("packaging").join("embertls.symbols"))
+        .expect("packaging/embertls.symbols");
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    // A set would hide a second copy of a name; in order, a diff of the file reads well.
+    assert_eq!(
+        names, sorted,
+        "packaging/embertls.symbols is sorted, each name once"
+    );
+    names.into_iter().collect()
+}
+
 /// Where C test programs are built: target/<profile>/c-tests.
 pub fn c_build_dir() -> PathBuf {
     let dir = lib_dir()
@@ -676,6 +702,25 @@ pub fn build_c(name: &str, sources: &[&Path]) -> PathBuf {
 /// As [`build_c`], with extra compiler and linker flags (`flags`, e.g. sanitizers). A name
 /// is always built with the same flags.
 pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
+    compile("cc", &["-std=c11"], name, sources, flags)
+}
+
+/// As [`build_c`] for C++ sources: compiles them with `c++ -std=STD -Wall -Wextra -Werror`
+/// (so include/embertls.hpp must compile warning-free in that dialect) into the program
+/// `name`, linked against libembertls.so with an rpath. Once per name and process.
+pub fn build_cpp(name: &str, std: &str, sources: &[&Path]) -> PathBuf {
+    compile("c++", &[&format!("-std={std}")], name, sources, &[])
+}
+
+/// What [`build_c_with`] and [`build_cpp`] do: `compiler` with `base_flags` (the dialect),
+/// every warning an error, then `flags`.
+fn compile(
+    compiler: &str,
+    base_flags: &[&str],
+    name: &str,
+    sources: &[&Path],
+    flags: &[&str],
+) -> PathBuf {
     /// Program name -> (its sources, the executable).
     type Built = HashMap<String, (Vec<PathBuf>, PathBuf)>;
     static BUILT: Mutex<Option<Built>> = Mutex::new(None);
@@ -686,7 +731,7 @@ pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
     if let Some((srcs, exe)) = built.get(name) {
         assert_eq!(
             srcs, &sources,
-            "build_c({name}) called with different sources"
+            "{name} was built before from different sources"
         );
         return exe.clone();
     }
@@ -697,8 +742,9 @@ pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
     // Another process (the demo, a second test run) may be running the old binary: build
     // beside it and rename, which replaces the file without touching the running one.
     let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut cc = Command::new("cc");
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+    let mut cmd = Command::new(compiler);
+    cmd.args(base_flags)
+        .args(["-Wall", "-Wextra", "-Werror", "-g"])
         .args(flags)
         .arg("-I")
         .arg(include_dir())
@@ -712,60 +758,19 @@ pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
         // DT_RPATH, searched before LD_LIBRARY_PATH: cargo puts target/<profile> on it for
         // test processes, where a `cargo build` may have left an older libembertls.so.
         .arg("-Wl,--disable-new-dtags");
-    let out = cc.output().expect("run cc");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
     if !out.status.success() {
         let _ = fs::remove_file(&tmp);
         panic!(
-            "compiling {name} failed: {cc:?}\n{}{}",
+            "compiling {name} failed: {cmd:?}\n{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
     fs::rename(&tmp, &exe).expect("move the compiled program into place");
     built.insert(name.to_owned(), (sources, exe.clone()));
-    exe
-}
-
-/// As [`build_c`] for C++ sources: compiles them with `c++ -std=STD -Wall -Wextra -Werror`
-/// (so include/embertls.hpp must compile warning-free in that dialect) into the program
-/// `name`, linked against libembertls.so with an rpath. Once per name and process.
-pub fn build_cpp(name: &str, std: &str, sources: &[&Path]) -> PathBuf {
-    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
-    let mut built = lock(&BUILT);
-    let built = built.get_or_insert_with(HashMap::new);
-    if let Some(exe) = built.get(name) {
-        return exe.clone();
-    }
-    let lib = lib_dir();
-    let out_dir = c_build_dir();
-    let exe = out_dir.join(name);
-    // Built beside and renamed into place, as build_c does.
-    let tmp = out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut cxx = Command::new("c++");
-    cxx.arg(format!("-std={std}"))
-        .args(["-Wall", "-Wextra", "-Werror", "-g", "-I"])
-        .arg(include_dir())
-        .args(sources)
-        .arg("-o")
-        .arg(&tmp)
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lembertls")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        // DT_RPATH, searched before LD_LIBRARY_PATH: cargo puts target/<profile> on it for
-        // test processes, where a `cargo build` may have left an older libembertls.so.
-        .arg("-Wl,--disable-new-dtags");
-    let out = cxx.output().expect("run c++ (g++)");
-    if !out.status.success() {
-        let _ = fs::remove_file(&tmp);
-        panic!(
-            "compiling {name} failed: {cxx:?}\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    fs::rename(&tmp, &exe).expect("move the compiled program into place");
-    built.insert(name.to_owned(), exe.clone());
     exe
 }
 
@@ -1241,6 +1246,21 @@ impl EmberServer {
             ServerKind::Threaded => (example_server(), "examples-c/server"),
             ServerKind::Poll => (example_poll_server(), "examples-c/poll_server"),
         };
+        EmberServer::spawn(
+            name,
+            EmberServer::command(&exe, cert, key, extra, max_conns),
+        )
+    }
+
+    /// The command line [`EmberServer::start`] runs, for a server program built another way
+    /// (with sanitizers, say): 127.0.0.1 port 0, which [`EmberServer::spawn`] expects.
+    pub fn command(
+        exe: &Path,
+        cert: &Path,
+        key: &Path,
+        extra: &[&str],
+        max_conns: usize,
+    ) -> Command {
         let mut cmd = Command::new(exe);
         cmd.args(["--listen", "127.0.0.1:0", "--cert"])
             .arg(cert)
@@ -1248,6 +1268,11 @@ impl EmberServer {
             .arg(key)
             .args(extra)
             .args(["--max-conns", &max_conns.to_string()]);
+        cmd
+    }
+
+    /// Starts `cmd` (`name` in messages) and waits until it says which port it listens on.
+    pub fn spawn(name: &str, cmd: Command) -> EmberServer {
         let proc = Proc::spawn(name, cmd);
         let port = proc.stdout_line(|line| {
             line.strip_prefix("listening on 127.0.0.1:")?

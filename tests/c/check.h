@@ -146,9 +146,16 @@ void pair_free(pair *p);
  * drained plus fed. A dead destination (*to_dead) is not fed; with to_dead non-NULL, a feed
  * that fails with the connection's fatal error marks it dead, with NULL that is a failure. */
 bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *moved);
+/* Memory mode: everything `from` has pending, appended to q and fed to no one, for cases that
+ * hold bytes back, alter them or feed them later. */
+bool drain_into(ember_conn *from, bytes *q);
 /* Calls ember_conn_handshake on both sides and shuttles until both have a final answer (OK or
  * an error) and nothing moves; returns both answers (WANT_* if it stalled). */
 bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s);
+/* drive_handshake, which must end with EMBER_OK on both sides. */
+bool complete_handshake(pair *p);
+/* make_pair limited to one version, then complete_handshake: an open connection each side. */
+bool handshake_pair(pair *p, uint16_t version);
 
 /* Room for a connection's detail text in check_failed_handshake. */
 enum { DETAIL_LEN = 1024 };

@@ -292,7 +292,7 @@ void pair_free(pair *p)
     p->c = p->s = NULL;
 }
 
-bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *moved)
+bool drain_into(ember_conn *from, bytes *q)
 {
     uint8_t buf[16384];
     size_t n;
@@ -301,8 +301,17 @@ bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *
         CHECK_CONN_RC(from, EMBER_OK, ember_conn_drain(from, buf, sizeof buf, &n));
         CHECK(n <= sizeof buf);
         bytes_push(q, buf, n);
-        *moved += n;
     } while (n > 0);
+    return true;
+out:
+    return false;
+}
+
+bool shuttle(ember_conn *from, bytes *q, ember_conn *to, bool *to_dead, size_t *moved)
+{
+    size_t n, queued = q->len;
+    CHECK(drain_into(from, q));
+    *moved += q->len - queued;
     CHECK_EQ(0, ember_conn_pending_output(from));
     while (q->len > 0 && !(to_dead && *to_dead)) {
         n = 0;
@@ -354,6 +363,22 @@ bool drive_handshake(pair *p, ember_result *rc_c, ember_result *rc_s)
     *rc_c = c;
     *rc_s = s;
     return true;
+}
+
+bool complete_handshake(pair *p)
+{
+    ember_result rc_c, rc_s;
+    CHECK(drive_handshake(p, &rc_c, &rc_s));
+    CHECK_CONN_RC(p->c, EMBER_OK, rc_c);
+    CHECK_CONN_RC(p->s, EMBER_OK, rc_s);
+    return true;
+out:
+    return false;
+}
+
+bool handshake_pair(pair *p, uint16_t version)
+{
+    return make_pair(p, &(pair_opts){.cmin = version, .cmax = version}) && complete_handshake(p);
 }
 
 /* ---- failed handshakes, refusals and a working connection (see check.h) ---- */
@@ -451,7 +476,6 @@ bool connect_once(const ember_config *cc, const ember_config *sc, const char *se
                   int *resumed_c, int *resumed_s, uint64_t ids[2])
 {
     pair p;
-    ember_result rc_c, rc_s;
     int r = 0;
     bool ok = false;
     CHECK(pair_from(&p, cc, sc, server_name));
@@ -461,9 +485,7 @@ bool connect_once(const ember_config *cc, const ember_config *sc, const char *se
     }
     CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_is_resumed(p.c, &r));
     CHECK_RC(EMBER_ERR_WRONG_STATE, ember_conn_is_resumed(p.s, &r));
-    CHECK(drive_handshake(&p, &rc_c, &rc_s));
-    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
-    CHECK_CONN_RC(p.s, EMBER_OK, rc_s);
+    CHECK(complete_handshake(&p));
     CHECK(exchange(&p));
     CHECK_RC(EMBER_OK, ember_conn_is_resumed(p.c, resumed_c));
     CHECK_RC(EMBER_OK, ember_conn_is_resumed(p.s, resumed_s));

@@ -526,24 +526,17 @@ out:
  * drained into s2c (not fed yet). *records_at receives the offset of each in s2c. */
 static bool open_with_data(pair *p, uint16_t version, int records, record *recs, size_t *nrec)
 {
-    ember_result rc_c, rc_s;
     size_t sent = 0, moved = 0, partial = 0;
     uint8_t buf[16384];
     size_t n = 0;
-    CHECK(make_pair(p, &(pair_opts){.cmin = version, .cmax = version}));
-    CHECK(drive_handshake(p, &rc_c, &rc_s));
-    CHECK_CONN_RC(p->c, EMBER_OK, rc_c);
-    CHECK_CONN_RC(p->s, EMBER_OK, rc_s);
+    CHECK(handshake_pair(p, version));
     /* Let the client take what came after the handshake (TLS 1.3 tickets) first. */
     CHECK_CONN_RC(p->c, EMBER_WANT_READ, ember_conn_read(p->c, buf, sizeof buf, &n));
     CHECK(shuttle(p->c, &p->c2s, p->s, NULL, &moved));
     CHECK_EQ(0, p->s2c.len);
     for (int i = 0; i < records; i++)
         CHECK_CONN_RC(p->s, EMBER_OK, send_seq(p->s, &sent, CHUNK));
-    do {
-        CHECK_RC(EMBER_OK, ember_conn_drain(p->s, buf, sizeof buf, &n));
-        bytes_push(&p->s2c, buf, n);
-    } while (n > 0);
+    CHECK(drain_into(p->s, &p->s2c));
     *nrec = scan_records(bytes_head(&p->s2c), p->s2c.len, recs, 64, &partial);
     CHECK_EQ(records, *nrec);
     CHECK_EQ(0, partial);
@@ -763,20 +756,14 @@ static void case_alert_after_handshake(const void *arg)
     /* The client writes a record; one bit of it flips on the way to the server, which fails
      * (bad_record_mac) and queues its alert after the three data records. */
     CHECK_CONN_RC(p.c, EMBER_OK, send_seq(p.c, &sent, 100));
-    do {
-        CHECK_RC(EMBER_OK, ember_conn_drain(p.c, buf, sizeof buf, &n));
-        bytes_push(&p.c2s, buf, n);
-    } while (n > 0);
+    CHECK(drain_into(p.c, &p.c2s));
     CHECK(p.c2s.len > 50);
     p.c2s.data[p.c2s.off + p.c2s.len - 3] ^= 0x01;
     ember_result rc = ember_conn_feed(p.s, bytes_head(&p.c2s), p.c2s.len, &n);
     if (rc == EMBER_OK)
         rc = ember_conn_read(p.s, buf, sizeof buf, &n);
     CHECK_CONN_RC(p.s, EMBER_ERR_BAD_RECORD, rc);
-    do {
-        CHECK_RC(EMBER_OK, ember_conn_drain(p.s, buf, sizeof buf, &n));
-        bytes_push(&p.s2c, buf, n);
-    } while (n > 0);
+    CHECK(drain_into(p.s, &p.s2c));
     size_t partial = 0;
     CHECK_EQ(4, scan_records(bytes_head(&p.s2c), p.s2c.len, recs, 64, &partial));
     /* All of it at once: the data first, then the alert. */
@@ -799,15 +786,10 @@ out:
 static void case_bytes_after_close_notify(const void *arg)
 {
     const vcase *vc = arg;
-    pair_opts o = {.cmin = vc->version, .cmax = vc->version};
     pair p = {0};
-    ember_result rc_c, rc_s;
     uint8_t buf[16384];
     size_t n = 0, len = 0;
-    CHECK(make_pair(&p, &o));
-    CHECK(drive_handshake(&p, &rc_c, &rc_s));
-    CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
-    CHECK_CONN_RC(p.s, EMBER_OK, rc_s);
+    CHECK(handshake_pair(&p, vc->version));
     CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_close(p.s));
     CHECK_RC(EMBER_OK, ember_conn_drain(p.s, buf, sizeof buf, &len));
     CHECK(len > 0 && len + 16 <= sizeof buf);

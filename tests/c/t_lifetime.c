@@ -42,19 +42,6 @@ typedef struct free_case {
     free_state state;
 } free_case;
 
-static bool drain_into(ember_conn *c, bytes *q)
-{
-    uint8_t buf[16384];
-    size_t n = 0;
-    do {
-        CHECK_RC(EMBER_OK, ember_conn_drain(c, buf, sizeof buf, &n));
-        bytes_push(q, buf, n);
-    } while (n > 0);
-    return true;
-out:
-    return false;
-}
-
 static bool feed_all(ember_conn *c, bytes *q)
 {
     size_t n = 0;
@@ -93,9 +80,7 @@ static void case_conn_freed_in_state(const void *arg)
         CHECK(drain_into(p.s, &p.s2c) && feed_all(p.c, &p.s2c));
         break;
     case FREE_OPEN_BUSY:
-        CHECK(drive_handshake(&p, &rc_c, &rc_s));
-        CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
-        CHECK_CONN_RC(p.s, EMBER_OK, rc_s);
+        CHECK(complete_handshake(&p));
         CHECK_CONN_RC(p.s, EMBER_OK, ember_conn_write(p.s, data, sizeof data, &n));
         CHECK(drain_into(p.s, &p.s2c) && feed_all(p.c, &p.s2c));
         CHECK_CONN_RC(p.c, EMBER_OK, ember_conn_write(p.c, data, sizeof data, &n));

@@ -677,21 +677,6 @@ enum { NPIN = sizeof pin_base / sizeof pin_base[0] };
 
 /* ---- the handshake signature, always checked ---- */
 
-/* Drains everything conn has to send onto q. */
-static bool drain_onto(ember_conn *conn, bytes *q)
-{
-    uint8_t buf[16384];
-    size_t n;
-    do {
-        n = 0;
-        CHECK_CONN_RC(conn, EMBER_OK, ember_conn_drain(conn, buf, sizeof buf, &n));
-        bytes_push(q, buf, n);
-    } while (n > 0);
-    return true;
-out:
-    return false;
-}
-
 /* Flips the last byte of the signature of the one ServerKeyExchange (handshake type 12) in the
  * TLS records queued in q. The records and the messages in them are walked by their headers,
  * and the message's ECDHE layout (RFC 8422 5.4: curve type 3, group, point; then the scheme,
@@ -753,7 +738,7 @@ static void case_signature(const void *arg)
         CHECK_CONN_RC(p.c, EMBER_WANT_READ, ember_conn_handshake(p.c));
         CHECK(shuttle(p.c, &p.c2s, p.s, NULL, &moved)); /* ClientHello */
         CHECK_CONN_RC(p.s, EMBER_WANT_READ, ember_conn_handshake(p.s));
-        CHECK(drain_onto(p.s, &p.s2c)); /* ServerHello .. ServerHelloDone, not fed yet */
+        CHECK(drain_into(p.s, &p.s2c)); /* ServerHello .. ServerHelloDone, not fed yet */
         if (tamper) {
             CHECK(tamper_ske_signature(&p.s2c));
             CHECK(check_failed_handshake(&p, true, EMBER_ERR_CERT_BAD_SIGNATURE,

@@ -1256,17 +1256,14 @@ static void case_suites_and_groups(const void *arg)
     CHECK_RC(EMBER_ERR_NULL_ARG, ember_config_set_groups(NULL, p384, 1));
     CHECK_RC(EMBER_ERR_INVALID_ARG, ember_config_set_groups(cc, p384, SIZE_MAX));
 
-    CHECK_RC(EMBER_OK, ember_conn_new(cc, "localhost", &p.c));
-    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &p.s));
+    CHECK(pair_from(&p, cc, sc, "localhost"));
     CHECK(drive_handshake(&p, &rc_c, &rc_s));
     CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
     CHECK(check_facts(p.c, EMBER_TLS1_3, 0x1303, 0x0018, "localhost"));
     CHECK_RC(EMBER_ERR_CONFIG_FROZEN, ember_config_set_groups(cc, NULL, 0));
     pair_free(&p);
 
-    memset(&p, 0, sizeof p);
-    CHECK_RC(EMBER_OK, ember_conn_new(cc12, "localhost", &p.c));
-    CHECK_RC(EMBER_OK, ember_conn_new(sc, NULL, &p.s));
+    CHECK(pair_from(&p, cc12, sc, "localhost"));
     CHECK(drive_handshake(&p, &rc_c, &rc_s));
     CHECK_CONN_RC(p.c, EMBER_OK, rc_c);
     CHECK(check_facts(p.c, EMBER_TLS1_2, 0xc02c, 0x001d, "localhost"));

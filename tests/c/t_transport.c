@@ -78,18 +78,6 @@ out:
     free(c_rx);
 }
 
-static bool handshake_pair(pair *p, uint16_t version)
-{
-    ember_result rc_c, rc_s;
-    CHECK(make_pair(p, &(pair_opts){.cmin = version, .cmax = version}));
-    CHECK(drive_handshake(p, &rc_c, &rc_s));
-    CHECK_CONN_RC(p->c, EMBER_OK, rc_c);
-    CHECK_CONN_RC(p->s, EMBER_OK, rc_s);
-    return true;
-out:
-    return false;
-}
-
 /* Moves everything pending both ways (memory mode, nobody dead). */
 static bool settle(pair *p)
 {
