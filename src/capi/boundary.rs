@@ -41,12 +41,15 @@ impl OnPanic for *const c_char {
     }
 }
 
-/// Runs an exported function's body so that no panic crosses into C.
+/// Runs an exported function's body so that no panic crosses into C. Inlined, so that an
+/// exported function and its body are one frame.
+#[inline(always)]
 pub(crate) fn guard<R: OnPanic>(body: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| R::on_panic())
 }
 
 /// [`guard`] for bodies that use `?` on argument checks and engine calls.
+#[inline(always)]
 pub(crate) fn guard_result(body: impl FnOnce() -> Result<(), ember_result>) -> ember_result {
     guard(|| body().err().unwrap_or(ember_result::EMBER_OK))
 }

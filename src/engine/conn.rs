@@ -546,7 +546,9 @@ impl Conn {
             .map_err(|e| Error::from_tls(&e, &Notes::default()))
     }
 
-    /// Runs one operation: the single state check before, the bookkeeping after.
+    /// Runs one operation: the single state check before, the bookkeeping after. Inlined
+    /// into each public operation, which is a call of its own from C.
+    #[inline(always)]
     fn run<T>(
         &mut self,
         op: Op,
@@ -566,6 +568,7 @@ impl Conn {
     }
 
     /// The connection lifecycle in one place: whether `op` is allowed now.
+    #[inline(always)]
     fn allow(&self, op: Op) -> Result<(), Error> {
         let memory = matches!(self.io, Io::Memory { .. });
         let refuse = |why: &str| Err(Error::new(ErrorKind::WrongState, why));

@@ -131,9 +131,22 @@ impl ErrorKind {
 }
 
 /// An outcome other than success, with the sentence that explains it.
+///
+/// Two words: the record path returns `Result<usize, Error>` from every call (a WantRead
+/// ends each read loop), and a value this small travels in registers. Progress outcomes
+/// carry no sentence and allocate nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
+    explanation: Option<Box<Explanation>>,
+}
+
+// The record path's results stay two words (see [`Error`]).
+const _: () = assert!(std::mem::size_of::<Result<usize, Error>>() <= 16);
+
+/// What an [`Error`] says beyond its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Explanation {
     detail: String,
     os_error: Option<i32>,
 }
@@ -141,16 +154,27 @@ pub struct Error {
 impl Error {
     /// An error of `kind` explained by `detail`.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self::explained(kind, detail.into(), None)
+    }
+
+    fn explained(kind: ErrorKind, detail: String, os_error: Option<i32>) -> Self {
         Self {
             kind,
-            detail: printable(detail.into()),
-            os_error: None,
+            explanation: (!detail.is_empty() || os_error.is_some()).then(|| {
+                Box::new(Explanation {
+                    detail: printable(detail),
+                    os_error,
+                })
+            }),
         }
     }
 
     /// A progress outcome (WantRead, WantWrite, Closed) that needs no sentence.
     pub(crate) fn progress(kind: ErrorKind) -> Self {
-        Self::new(kind, "")
+        Self {
+            kind,
+            explanation: None,
+        }
     }
 
     /// What kind of failure this is.
@@ -160,28 +184,30 @@ impl Error {
 
     /// The sentence that explains it.
     pub fn detail(&self) -> &str {
-        &self.detail
+        self.explanation.as_ref().map_or("", |e| &e.detail)
     }
 
     /// The OS error number behind an I/O failure.
     pub fn os_error(&self) -> Option<i32> {
-        self.os_error
+        self.explanation.as_ref().and_then(|e| e.os_error)
     }
 
     /// An I/O failure of the transport, keeping its errno.
     pub(crate) fn from_io(context: &str, err: &io::Error) -> Self {
-        Self {
-            os_error: err.raw_os_error(),
-            ..Self::new(ErrorKind::Io, format!("{context}: {err}"))
-        }
+        Self::explained(
+            ErrorKind::Io,
+            format!("{context}: {err}"),
+            err.raw_os_error(),
+        )
     }
 
     /// A failure reading a file, naming the file.
     pub(crate) fn from_file(path: &str, err: &io::Error) -> Self {
-        Self {
-            os_error: err.raw_os_error(),
-            ..Self::new(ErrorKind::File, format!("cannot read {path}: {err}"))
-        }
+        Self::explained(
+            ErrorKind::File,
+            format!("cannot read {path}: {err}"),
+            err.raw_os_error(),
+        )
     }
 
     /// The one translation of a rustls error into an engine error. The notes of the
@@ -289,7 +315,7 @@ fn printable(detail: String) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.detail)
+        write!(f, "{:?}: {}", self.kind, self.detail())
     }
 }
 
