@@ -556,8 +556,7 @@ impl Conn {
     ) -> Result<T, Error> {
         let result = self.allow(op).and_then(|()| {
             if matches!(self.phase, Phase::New) && op.moves_bytes() {
-                self.phase = Phase::Active;
-                self.handshake_clock = HandshakeClock::Running(trace::now_ns());
+                self.start();
             }
             body(self)
         });
@@ -565,6 +564,14 @@ impl Conn {
             self.settle(e);
         }
         result
+    }
+
+    /// The first call that moves bytes: the I/O mode is fixed and the handshake clock starts.
+    /// Once per connection, so kept out of the record path's code.
+    #[cold]
+    fn start(&mut self) {
+        self.phase = Phase::Active;
+        self.handshake_clock = HandshakeClock::Running(trace::now_ns());
     }
 
     /// The connection lifecycle in one place: whether `op` is allowed now.

@@ -151,12 +151,17 @@ struct Explanation {
     os_error: Option<i32>,
 }
 
+// The constructors that write a sentence are #[cold]: failures are off the record path, and
+// the hint keeps their code out of the middle of the hot functions that may fail (instruction
+// cache). Progress outcomes (`progress`) are not cold: every read loop ends with one.
 impl Error {
     /// An error of `kind` explained by `detail`.
+    #[cold]
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Self::explained(kind, detail.into(), None)
     }
 
+    #[cold]
     fn explained(kind: ErrorKind, detail: String, os_error: Option<i32>) -> Self {
         Self {
             kind,
@@ -193,6 +198,7 @@ impl Error {
     }
 
     /// An I/O failure of the transport, keeping its errno.
+    #[cold]
     pub(crate) fn from_io(context: &str, err: &io::Error) -> Self {
         Self::explained(
             ErrorKind::Io,
@@ -202,6 +208,7 @@ impl Error {
     }
 
     /// A failure reading a file, naming the file.
+    #[cold]
     pub(crate) fn from_file(path: &str, err: &io::Error) -> Self {
         Self::explained(
             ErrorKind::File,
@@ -213,6 +220,7 @@ impl Error {
     /// The one translation of a rustls error into an engine error. The notes of the
     /// handshake explain some failures better than rustls' verdict alone: what the client's
     /// hello offered (a failed negotiation), which certificate a verifier refused and why.
+    #[cold]
     pub(crate) fn from_tls(err: &rustls::Error, notes: &Notes) -> Self {
         use rustls::Error as E;
         let (kind, detail) = match err {
