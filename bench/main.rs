@@ -534,11 +534,18 @@ fn drive(o: &Options) -> Result<(), String> {
         }
         if o.selected("limits") {
             eprintln!(
-                "bench: run {}/{}: openssl speed and ring's AEAD",
+                "bench: run {}/{}: openssl speed, ring's AEAD and signatures",
                 run + 1,
                 o.runs
             );
-            measured_primitives.push(speed::measure(runner, &exes.native, 1, o.secs, o.quick)?);
+            measured_primitives.push(speed::measure(
+                runner,
+                &exes.native,
+                pki.dir(),
+                1,
+                o.secs,
+                o.quick,
+            )?);
         }
         if o.selected("latency") && o.peers.contains(&Peer::Ember) {
             let log = build_dir.join("latency-server.log");

@@ -18,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{
     ClientConfig, ClientConnection, Connection, HandshakeKind, RootCertStore, ServerConfig,
-    ServerConnection, SupportedProtocolVersion,
+    ServerConnection, SignatureScheme, SupportedProtocolVersion,
 };
 
 use crate::alloc;
@@ -488,6 +488,38 @@ fn run_aead(suite_name: &str, secs: f64) -> Fallible<()> {
     Ok(())
 }
 
+/// The server's signature in a full handshake, made as the engine makes it: the bench's
+/// `KEY.key` through rustls' ring provider, with the scheme TLS 1.3 uses for that key.
+fn run_sign(dir: &Path, key_name: &str, secs: f64) -> Fallible<()> {
+    let scheme = match key_name {
+        "ecdsa" => SignatureScheme::ECDSA_NISTP256_SHA256,
+        "rsa" => SignatureScheme::RSA_PSS_SHA256,
+        _ => return Err("unknown key (ecdsa, rsa)".to_owned()),
+    };
+    let key = PrivateKeyDer::from_pem_file(dir.join(format!("{key_name}.key")))
+        .map_err(|e| why("key", e))?;
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| why("signing key", e))?
+        .choose_scheme(&[scheme])
+        .ok_or_else(|| format!("the {key_name} key cannot sign with {scheme:?}"))?;
+    // What a TLS 1.3 CertificateVerify signs: 64 spaces, a context string, a hash.
+    let message = [0x20u8; 130];
+    let start = Stopwatch::start();
+    let mut signatures = 0u64;
+    loop {
+        for _ in 0..8 {
+            signer.sign(&message).map_err(|e| why("sign", e))?;
+            signatures += 1;
+        }
+        let elapsed = start.cpu();
+        if elapsed >= secs {
+            let rate = signatures as f64 / elapsed;
+            println!("result figure=sign-{key_name} peer=ring value={rate} unit=op/s");
+            return Ok(());
+        }
+    }
+}
+
 fn positive(arg: &str, what: &str) -> Fallible<f64> {
     match arg.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
@@ -526,6 +558,9 @@ pub fn main(args: &[String]) -> i32 {
                 .and_then(|secs| run_bulk(Path::new(dir), suite, chunk as usize, secs))
         }),
         ["aead", suite, secs] => positive(secs, "SECS").and_then(|secs| run_aead(suite, secs)),
+        ["sign", dir, key, secs] => {
+            positive(secs, "SECS").and_then(|secs| run_sign(Path::new(dir), key, secs))
+        }
         ["heap", dir, conns] => {
             positive(conns, "CONNS").and_then(|n| run_heap(Path::new(dir), n as usize))
         }
@@ -535,7 +570,8 @@ pub fn main(args: &[String]) -> i32 {
                  \x20      bench native hs PKI_DIR ecdsa|rsa 13|12 full|resumed SECS\n\
                  \x20      bench native bulk PKI_DIR aes128|aes256|chacha CHUNK SECS\n\
                  \x20      bench native heap PKI_DIR CONNS\n\
-                 \x20      bench native aead aes128|aes256|chacha SECS"
+                 \x20      bench native aead aes128|aes256|chacha SECS\n\
+                 \x20      bench native sign PKI_DIR ecdsa|rsa SECS"
             );
             return 2;
         }

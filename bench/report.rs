@@ -252,6 +252,14 @@ pub fn render(ctx: &Context, results: &Results, primitives: Option<&Primitives>)
                 num(r.pair)
             );
         }
+        for r in &p.ring_sign {
+            let _ = writeln!(
+                w,
+                "| ring {} sign (the handshake's signature) | {} op/s |",
+                r.name,
+                num(r.rate)
+            );
+        }
         let _ = writeln!(w, "| X25519 derive | {} op/s |", num(p.x25519));
         let _ = writeln!(
             w,
@@ -271,8 +279,9 @@ pub fn render(ctx: &Context, results: &Results, primitives: Option<&Primitives>)
              1 / (1/sign + 3/verify + 2/X25519) (CertificateVerify or ServerKeyExchange signed \
              and verified, two chain signatures verified, one X25519 derivation per side; key \
              generation not counted). Resumed limit = X25519 / 2. The ring rows are the \
-             engine's own AEAD (the native peer times it): \"seal+open\" is the bulk ceiling \
-             of a connection whose two ends share the core.\n"
+             engine's own AEAD and signatures (the native peer times them): \"seal+open\" is \
+             the bulk ceiling of a connection whose two ends share the core; a full handshake \
+             cannot outrun its server's signature.\n"
         );
     }
 

@@ -38,10 +38,21 @@ pub struct RingAead {
     pub pair: f64,
 }
 
+/// ring's signature for a handshake with the bench's key (the engine's own), per second.
+pub struct RingSign {
+    /// The key and the scheme TLS 1.3 signs with, for the report.
+    pub name: &'static str,
+    pub rate: f64,
+}
+
+/// The bench's keys (PKI_DIR/KEY.key) and what they sign with in TLS 1.3.
+const SIGNERS: [(&str, &str); 2] = [("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048 PSS")];
+
 /// Operations per second of each primitive.
 pub struct Primitives {
     pub aead: Vec<Aead>,
     pub ring: Vec<RingAead>,
+    pub ring_sign: Vec<RingSign>,
     pub x25519: f64,
     pub ecdsa_sign: f64,
     pub ecdsa_verify: f64,
@@ -55,13 +66,15 @@ const SUITES: [(&str, &str); 3] = [
     ("chacha", "chacha20-poly1305"),
 ];
 
-/// Runs openssl speed for `seconds` per measurement, and ring's AEAD through the native
-/// peer (`native`, for `ring_secs` each), started as the peers are. With `parallel` every
+/// Runs openssl speed for `seconds` per measurement, and ring's AEAD and signatures (with
+/// the keys in `pki`) through the native peer (`native`, for `ring_secs` each), started as
+/// the peers are. With `parallel` every
 /// openssl invocation starts at once (quick mode: the numbers are then meaningless, only
 /// their shape is checked).
 pub fn measure(
     runner: Runner,
     native: &Path,
+    pki: &Path,
     seconds: u32,
     ring_secs: f64,
     parallel: bool,
@@ -122,22 +135,34 @@ pub fn measure(
             open: evp_rate(&outputs[2 * i + 1])?,
         });
     }
-    let mut ring = Vec::new();
-    for (suite, _) in SUITES {
+    // One result line of the native peer run with `args`.
+    let native_result = |args: &[&str]| -> Result<crate::Line, String> {
         let mut cmd = runner.command(native);
-        cmd.args(["native", "aead", suite, &ring_secs.to_string()]);
+        cmd.arg("native").args(args).arg(ring_secs.to_string());
         let out = procs::run_ok(&mut cmd, timeout)?;
-        let line = crate::result_lines(&out)
+        crate::result_lines(&out)
             .into_iter()
             .next()
-            .ok_or_else(|| format!("no result line in:\n{out}"))?;
+            .ok_or_else(|| format!("no result line in:\n{out}"))
+    };
+    let mut ring = Vec::new();
+    for (suite, _) in SUITES {
+        let line = native_result(&["aead", suite])?;
         ring.push(RingAead {
             suite,
             seal: crate::field(&line, "seal")
                 .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("no seal= in:\n{out}"))?,
+                .ok_or_else(|| format!("no seal= in the result of ring's {suite}"))?,
             pair: line.value,
         });
+    }
+    let pki = pki
+        .to_str()
+        .ok_or("the certificate directory's path is not UTF-8")?;
+    let mut ring_sign = Vec::new();
+    for (key, name) in SIGNERS {
+        let rate = native_result(&["sign", pki, key])?.value;
+        ring_sign.push(RingSign { name, rate });
     }
     let pk = &outputs[6];
     let (ecdsa_sign, ecdsa_verify) = two_rates(pk, "+F4:", "256")?;
@@ -146,6 +171,7 @@ pub fn measure(
     Ok(Primitives {
         aead,
         ring,
+        ring_sign,
         x25519,
         ecdsa_sign,
         ecdsa_verify,
@@ -194,6 +220,12 @@ impl Primitives {
                     suite: first.ring[i].suite,
                     seal: of(&|p| p.ring[i].seal),
                     pair: of(&|p| p.ring[i].pair),
+                })
+                .collect(),
+            ring_sign: (0..first.ring_sign.len())
+                .map(|i| RingSign {
+                    name: first.ring_sign[i].name,
+                    rate: of(&|p| p.ring_sign[i].rate),
                 })
                 .collect(),
             x25519: of(&|p| p.x25519),

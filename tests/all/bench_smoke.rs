@@ -135,6 +135,15 @@ fn a_quick_benchmark_run_prints_the_whole_table() {
             "{id} missing from:\n{report}"
         );
     }
+    // The limits name ring's signing rate for each of the bench's keys.
+    for key in ["ECDSA P-256", "RSA-2048 PSS"] {
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| ring {key} sign")))
+            .unwrap_or_else(|| panic!("no ring {key} row in:\n{report}"));
+        let rate = cells(row)[1].trim_end_matches(" op/s").to_owned();
+        assert!(rate.parse::<f64>().is_ok_and(|r| r > 0.0), "row {row}");
+    }
 
     let file = fs::read_to_string(&written).expect("the report was written to --out");
     assert_eq!(file, report);
