@@ -222,11 +222,13 @@ impl Conn {
     /// Memory mode: takes bytes received from the network; returns how many were taken
     /// (fewer than offered when unread plaintext fills the receive buffer: read, then feed
     /// the rest). An empty `data` means the peer's transport reached end of stream.
+    #[inline]
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.run(Op::Feed, |conn| conn.feed_inner(data))
     }
 
     /// Memory mode: moves up to `buf.len()` bytes of pending output into `buf`.
+    #[inline]
     pub fn drain(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.run(Op::Drain, |conn| {
             conn.collect_output();
@@ -270,6 +272,7 @@ impl Conn {
 
     /// Reads decrypted application data into `buf`. Ok(n > 0) with data; `Closed` after the
     /// peer's close_notify; `UnexpectedEof` when the transport ended without one.
+    #[inline]
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.run(Op::Read, |conn| {
             // After a fatal error, what arrived before it is still delivered (see
@@ -351,6 +354,7 @@ impl Conn {
     /// Encrypts application data. With a blocking transport all of `data` is written;
     /// otherwise as much as fits is accepted (Ok(n)) and sent by later calls, and WantWrite
     /// says that nothing could be accepted until output moves.
+    #[inline]
     pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.run(Op::Write, |conn| {
             conn.finish_handshake()?;
@@ -688,6 +692,7 @@ impl Conn {
         Ok(())
     }
 
+    #[inline]
     fn feed_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
         let Io::Memory { eof_fed } = &mut self.io else {
             unreachable!("allow() admits feed only in memory mode")
@@ -732,18 +737,26 @@ impl Conn {
         Ok(taken)
     }
 
+    /// Processes what was received. After the handshake this is the record path (inlined
+    /// into read and feed); during it, [`Self::process_handshake`] also gathers its notes.
+    #[inline]
     fn process(&mut self) -> Result<(), Error> {
         self.unprocessed = false;
-        // The notes exist only during the handshake: the record path after it pays nothing
-        // for them.
-        if !self.tls.is_handshaking() {
-            let result = self.tls.process_new_packets();
-            self.collect_output();
-            return match result {
-                Ok(_) => Ok(()),
-                Err(e) => Err(self.refusal(&e, &Notes::default())),
-            };
+        if self.tls.is_handshaking() {
+            return self.process_handshake();
         }
+        let result = self.tls.process_new_packets();
+        self.collect_output();
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.refusal(&e, &Notes::default())),
+        }
+    }
+
+    /// [`Self::process`] while handshaking: the notes (what the hellos offered, why a
+    /// verifier refused) exist only then, so the record path pays nothing for them.
+    #[inline(never)]
+    fn process_handshake(&mut self) -> Result<(), Error> {
         notes::begin(self.trace.is_some());
         let result = self.tls.process_new_packets();
         let mut notes = notes::take();
@@ -763,6 +776,7 @@ impl Conn {
     }
 
     /// The error for what rustls refused while processing, noting the peer's alert.
+    #[cold]
     fn refusal(&mut self, err: &rustls::Error, notes: &Notes) -> Error {
         if let rustls::Error::AlertReceived(alert) = err {
             self.peer_alert = Some(u8::from(*alert));
