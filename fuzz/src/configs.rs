@@ -83,13 +83,13 @@ fn build_client(flavor: usize, traced: bool, cache_size: usize) -> Config {
         1 => {
             let r = cfg.set_versions(ffi::TLS1_2, ffi::TLS1_2);
             cfg.must("ember_config_set_versions", r);
-            let r = cfg.set_verify_callback(uphold_verdict);
+            let r = cfg.set_verify_callback(answer_verify::<false>);
             cfg.must("ember_config_set_verify_callback", r);
         }
         2 => {
             let r = cfg.set_versions(ffi::TLS1_3, ffi::TLS1_3);
             cfg.must("ember_config_set_versions", r);
-            let r = cfg.set_verify_callback(accept_any);
+            let r = cfg.set_verify_callback(answer_verify::<true>);
             cfg.must("ember_config_set_verify_callback", r);
             client_cert(&cfg);
         }
@@ -327,8 +327,10 @@ fn server_name_of(name: &str) -> &'static CStr {
         .expect("checked by check_chain")
 }
 
-/// Client flavor 1's verification callback: upholds embertls' verdict.
-unsafe extern "C" fn uphold_verdict(
+/// Client flavors 1 and 2's verification callback: checks what embertls shows it, then
+/// upholds embertls' verdict (flavor 1, `ACCEPT_ANY = false`) or accepts every chain
+/// (flavor 2).
+unsafe extern "C" fn answer_verify<const ACCEPT_ANY: bool>(
     _userdata: *mut c_void,
     server_name: *const c_char,
     chain: *const ember_bytes,
@@ -339,22 +341,11 @@ unsafe extern "C" fn uphold_verdict(
 ) -> c_int {
     // SAFETY: forwarded from the library's call.
     unsafe { check_chain(server_name, chain, chain_len, verdict, reason, reason_len) };
-    verdict
-}
-
-/// Client flavor 2's verification callback: accepts every chain.
-unsafe extern "C" fn accept_any(
-    _userdata: *mut c_void,
-    server_name: *const c_char,
-    chain: *const ember_bytes,
-    chain_len: usize,
-    verdict: ember_result,
-    reason: *mut c_char,
-    reason_len: usize,
-) -> c_int {
-    // SAFETY: forwarded from the library's call.
-    unsafe { check_chain(server_name, chain, chain_len, verdict, reason, reason_len) };
-    0
+    if ACCEPT_ANY {
+        0
+    } else {
+        verdict
+    }
 }
 
 /// The log callback, installed once per process at WARN: records must be UTF-8.
